@@ -1,0 +1,36 @@
+"""How hard and how long to check: one record shared by the CLI, the API and the plugin."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+#: Examples per property for each named profile when judging a target.  The
+#: pytest profiles of our own suite live in conftest.py; these are the CLI's.
+PROFILE_EXAMPLES = {"dev": 12, "default": 12, "ci": 40, "thorough": 300}
+
+
+@dataclass
+class Settings:
+    profile: str = "default"
+    max_examples: int | None = None  # overrides the profile's count
+    seed: int = 0  # Hypothesis seed: the same seed replays the same inputs
+    timeout: float = 60.0  # seconds per component before the worker is stopped
+    memory_mb: int = 2048  # address-space limit of the worker process
+    import_mode: bool = False  # True: import the target normally; False: defs-only
+    mapping: dict[str, str] = field(default_factory=dict)  # book name -> target name
+    components: list[str] | None = None  # restrict to these book names
+    expected_failures: dict[str, str] = field(default_factory=dict)  # "Comp" or "Comp::check" -> reason
+
+    @property
+    def examples(self) -> int:
+        if self.max_examples is not None:
+            return max(1, int(self.max_examples))
+        return PROFILE_EXAMPLES.get(self.profile, PROFILE_EXAMPLES["default"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Settings:
+        return cls(**d)
