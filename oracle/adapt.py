@@ -21,6 +21,7 @@ COMPONENTS = [
     "Activation_Softmax",
     "Activation_Sigmoid",
     "Activation_Linear",
+    "Loss",
     "Loss_CategoricalCrossentropy",
     "Activation_Softmax_Loss_CategoricalCrossentropy",
     "Loss_BinaryCrossentropy",
