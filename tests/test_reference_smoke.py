@@ -231,14 +231,14 @@ def test_optimizers_step(cls: type, defaults: dict[str, float], rng: np.random.G
     _f64(layer.weights, (F, C))
     _f64(layer.biases, (1, C))
     assert not np.array_equal(layer.weights, before)
-    state: dict[type, list[str]] = {
+    states: dict[type, list[str]] = {
         Optimizer_SGD: ["weight_momentums", "bias_momentums"],
         Optimizer_Adagrad: ["weight_cache", "bias_cache"],
         Optimizer_RMSprop: ["weight_cache", "bias_cache"],
         Optimizer_Adam: ["weight_momentums", "bias_momentums", "weight_cache", "bias_cache"],
-    }[cls]
-    for attribute in state:
-        assert getattr(layer, attribute).dtype == np.float64
+    }
+    for name in states[cls]:
+        assert getattr(layer, name).dtype == np.float64
 
 
 @pytest.mark.parametrize(
