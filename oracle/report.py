@@ -268,8 +268,8 @@ def render_table(reports: Sequence[TargetReport], *, color: bool = False) -> str
         by_name = {c.name: c for c in r.components}
         cells = []
         for n in present:
-            found = by_name.get(n)
-            status = found.status if found is not None else "missing"
+            comp = by_name.get(n)
+            status = comp.status if comp is not None else "missing"
             cells.append((_CODES.get(status, status), status))
         s = r.summary
         extra = [str(s.get(k, 0)) for k in ("pass", "fail", "error", "missing")]
