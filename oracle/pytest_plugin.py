@@ -54,6 +54,7 @@ class _State:
     settings: Settings
     xfails: dict[str, str]
     xfails_file: str | None
+    xfail_lines: dict[str, int]  # entry -> its line in the xfails file
     # per-process cache: component -> its result, or the reason the target is unusable
     cache: dict[str, ComponentResult | str] = dataclasses.field(default_factory=dict)
     # controller side: xfail entry -> {"passed": n, "failed": n}
@@ -138,6 +139,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def parse_xfails_file(path: str | os.PathLike[str]) -> dict[str, str]:
     """Read an xfails file: ``Component[::check]  # reason`` per line; ``ValueError`` if bad."""
+    return _parse_xfails(path)[0]
+
+
+def _parse_xfails(path: str | os.PathLike[str]) -> tuple[dict[str, str], dict[str, int]]:
+    """The entries of an xfails file and the line number of each."""
     from oracle.api import validate_expected_failures
 
     try:
@@ -145,6 +151,7 @@ def parse_xfails_file(path: str | os.PathLike[str]) -> dict[str, str]:
     except OSError as exc:
         raise ValueError(f"cannot read the xfails file {os.fspath(path)!r}: {exc}") from None
     out: dict[str, str] = {}
+    lines: dict[str, int] = {}
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -167,7 +174,8 @@ def parse_xfails_file(path: str | os.PathLike[str]) -> dict[str, str]:
             if key in out:
                 raise ValueError(f"{where}: {key!r} is listed twice")
             out[key] = why
-    return out
+            lines[key] = lineno
+    return out, lines
 
 
 def _resolve_target(config: pytest.Config) -> tuple[str, str] | None:
@@ -217,13 +225,14 @@ def pytest_configure(config: pytest.Config) -> None:
         if ini_file and config.inipath is not None:
             xfails_file = str(Path(config.inipath).parent / str(ini_file).strip())
     xfails: dict[str, str] = {}
+    xfail_lines: dict[str, int] = {}
     if xfails_file:
         try:
-            xfails = parse_xfails_file(xfails_file)
+            xfails, xfail_lines = _parse_xfails(xfails_file)
         except ValueError as exc:
             raise pytest.UsageError(f"nnfs-oracle: {exc}") from None
 
-    state = _State(target, source, settings, xfails, xfails_file)
+    state = _State(target, source, settings, xfails, xfails_file, xfail_lines)
     config.stash[_STATE] = state
     config.pluginmanager.register(_ActivePlugin(config, state), "nnfs_oracle_active")
 
@@ -307,9 +316,9 @@ class OracleItem(pytest.Item):
 
     def _failure_text(self, check: CheckResult) -> str:
         state = self._state()
-        word = "failed" if check.status == "fail" else "could not be checked (error)"
-        head = f"{self.component}::{check.name} {word}"
-        message = check.message.strip("\n") or "(no message)"
+        message = check.message.strip("\n") or f"{self.component}::{check.name} failed"
+        if check.status == "error":
+            message = f"could not be checked: {message}"
         repro = (
             f"reproduce: nnfs-oracle check {state.target} --component {self.component} "
             f"--seed {state.settings.seed}"
@@ -318,7 +327,7 @@ class OracleItem(pytest.Item):
             repro += f" --max-examples {state.settings.max_examples}"
         for book, theirs in state.settings.mapping.items():
             repro += f" --map {book}={theirs}"
-        return f"{head}\n\n{message}\n\n{repro}"
+        return f"{message}\n\n{repro}"
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> Any:
         if isinstance(excinfo.value, OracleFailure):
@@ -326,7 +335,9 @@ class OracleItem(pytest.Item):
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
-        return self.path, None, f"{self.component}::{self.check_name}"
+        # the domain heads a failure's section; it is not a suffix of the nodeid, so that
+        # the verbose line shows the nodeid as it is (pytest would turn "." into "::")
+        return self.path, None, f"nnfs-oracle: {self.component}::{self.check_name}"
 
 
 class OracleCollector(pytest.Collector):
@@ -402,7 +413,12 @@ class _ActivePlugin:
     ) -> None:
         # tryfirst: our items exist before -k / -m deselection runs
         root = OracleCollector.from_parent(session, name=ROOT_NAME, nodeid=ROOT_NAME)
-        items.extend(root.collect())
+        new = root.collect()
+        # tell the terminal (and any other listener) what was collected, as for a file
+        config.hook.pytest_collectreport(
+            report=pytest.CollectReport(root.nodeid, "passed", None, list(new))
+        )
+        items.extend(new)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call":
@@ -420,10 +436,15 @@ class _ActivePlugin:
         for key, counts in sorted(self.state.xfail_outcomes.items()):
             if counts.get("passed", 0) and not counts.get("failed", 0):
                 reason = self.state.xfails.get(key, "")
-                warnings.warn(
-                    OracleStaleXfailWarning(
-                        f"stale entry in {self.state.xfails_file}: {key!r} ({reason}) "
-                        "passed; remove it from the xfails file"
-                    ),
-                    stacklevel=1,
+                warning = OracleStaleXfailWarning(
+                    f"stale entry {key!r} ({reason}): it passed; remove it from the xfails file"
                 )
+                try:  # pointed at the entry's line, so editors and CI logs can jump there
+                    warnings.warn_explicit(
+                        warning,
+                        category=OracleStaleXfailWarning,
+                        filename=str(self.state.xfails_file),
+                        lineno=self.state.xfail_lines.get(key, 0),
+                    )
+                except Warning:  # -W error turned it into an exception: still tell the user
+                    self.config.get_terminal_writer().line(f"\nnnfs-oracle: {warning}")
