@@ -1,17 +1,23 @@
-"""Discovery: which of the book's components a loaded target has, under which names.
+"""Discovery and adaptation: the book's interface in front of anyone's classes.
 
-CONTRACT:
-    COMPONENTS: the book names, in report order.
-    discover(namespace, mapping=None) -> dict[str, Found]
-        For every book name: Found(cls or None, target_name or None, adaptations).
+``discover(namespace, mapping)`` finds which book components a loaded target
+has (by the book's class names, by ``--map Book=Theirs``, or by a unique match
+of a normalised name such as ``DenseLayer`` or ``ReLU``).
 
-STUB: replaced by the real discovery.
+``Adapter`` wraps one *instance* and speaks the book's interface to it: it calls
+``forward`` with or without ``training``, reads results from ``output`` or
+``outputs`` or the return value, reads ``dinputs``/``d_inputs``/``dInputs``...,
+and records every adaptation it needed so the report can say what it did.
 """
 
 from __future__ import annotations
 
+import inspect
+import re
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 COMPONENTS = [
     "Layer_Dense",
@@ -33,6 +39,43 @@ COMPONENTS = [
     "Optimizer_Adam",
 ]
 
+# Names seen in the wild, normalised (lower case, no underscores), per book name.
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "Layer_Dense": ("dense", "denselayer", "layerdense", "fullyconnected", "linearlayer", "fc"),
+    "Layer_Dropout": ("dropout", "dropoutlayer", "layerdropout"),
+    "Layer_Input": ("input", "inputlayer", "layerinput"),
+    "Activation_ReLU": ("relu", "activationrelu", "reluactivation"),
+    "Activation_Softmax": ("softmax", "activationsoftmax", "softmaxactivation"),
+    "Activation_Sigmoid": ("sigmoid", "activationsigmoid", "sigmoidactivation"),
+    "Activation_Linear": ("linear", "activationlinear", "linearactivation", "identity"),
+    "Loss": ("loss", "lossbase", "baseloss"),
+    "Loss_CategoricalCrossentropy": (
+        "categoricalcrossentropy", "losscategoricalcrossentropy", "crossentropyloss",
+        "crossentropy", "cceloss", "cce", "categoricalcrossentropyloss",
+    ),
+    "Activation_Softmax_Loss_CategoricalCrossentropy": (
+        "activationsoftmaxlosscategoricalcrossentropy", "softmaxcategoricalcrossentropy",
+        "softmaxcrossentropy", "softmaxcrossentropyloss", "softmaxcce", "softmaxlosscce",
+    ),
+    "Loss_BinaryCrossentropy": (
+        "binarycrossentropy", "lossbinarycrossentropy", "bceloss", "bce", "binarycrossentropyloss",
+    ),
+    "Loss_MeanSquaredError": (
+        "meansquarederror", "lossmeansquarederror", "mseloss", "mse", "meansquarederrorloss",
+    ),
+    "Loss_MeanAbsoluteError": (
+        "meanabsoluteerror", "lossmeanabsoluteerror", "maeloss", "mae", "meanabsoluteerrorloss",
+    ),
+    "Optimizer_SGD": ("sgd", "optimizersgd", "sgdoptimizer"),
+    "Optimizer_Adagrad": ("adagrad", "optimizeradagrad", "adagradoptimizer"),
+    "Optimizer_RMSprop": ("rmsprop", "optimizerrmsprop", "rmspropoptimizer"),
+    "Optimizer_Adam": ("adam", "optimizeradam", "adamoptimizer"),
+}
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
 
 @dataclass
 class Found:
@@ -42,10 +85,155 @@ class Found:
 
 
 def discover(namespace: dict[str, Any], mapping: dict[str, str] | None = None) -> dict[str, Found]:
-    mapping = mapping or {}
-    out = {}
-    for name in COMPONENTS:
-        tname = mapping.get(name, name)
-        obj = namespace.get(tname)
-        out[name] = Found(obj, tname, []) if isinstance(obj, type) else Found(None, None, [])
+    """For every book name: the target's class (or None), its name, how it was found."""
+    mapping = dict(mapping or {})
+    classes = {k: v for k, v in namespace.items() if isinstance(v, type) and not k.startswith("__")}
+    by_norm: dict[str, list[str]] = {}
+    for k in classes:
+        by_norm.setdefault(_norm(k), []).append(k)
+    taken = set(mapping.values()) | {n for n in COMPONENTS if n in classes}
+    out: dict[str, Found] = {}
+    for book in COMPONENTS:
+        if book in mapping:
+            theirs = mapping[book]
+            obj = classes.get(theirs)
+            if obj is None:
+                out[book] = Found(None, None, [f"--map {book}={theirs}: no class {theirs!r} found"])
+            else:
+                out[book] = Found(obj, theirs, [f"mapped from {theirs} (--map)"])
+            continue
+        if book in classes:
+            out[book] = Found(classes[book], book, [])
+            continue
+        hits = sorted(
+            {k for a in _ALIASES.get(book, ()) for k in by_norm.get(a, []) if k not in taken}
+        )
+        if len(hits) == 1:
+            taken.add(hits[0])
+            out[book] = Found(classes[hits[0]], hits[0], [f"found as {hits[0]} by name"])
+        else:
+            out[book] = Found(None, None, [])
     return out
+
+
+# --------------------------------------------------------------------------- instance adapter
+
+_OUTPUT = ("output", "outputs", "out", "a", "activations", "y")
+_GRAD = {
+    "dinputs": ("dinputs", "d_inputs", "dInputs", "dinput", "d_input", "dx", "dX", "grad_inputs"),
+    "dweights": ("dweights", "d_weights", "dWeights", "dweight", "dw", "dW", "grad_weights"),
+    "dbiases": ("dbiases", "d_biases", "dBiases", "dbias", "db", "dB", "grad_biases"),
+}
+_PARAMS = {
+    "weights": ("weights", "weight", "W", "w"),
+    "biases": ("biases", "bias", "b", "B"),
+}
+
+
+class AdapterError(Exception):
+    """The target does not offer something the book's interface needs."""
+
+
+def _accepts(fn: Any, name: str, positional: int) -> bool:
+    """Does ``fn`` take keyword ``name`` or ``positional`` positional args (self excluded)?"""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return True
+    params = list(sig.parameters.values())
+    if any(p.kind is p.VAR_KEYWORD for p in params) and name:
+        return True
+    if name and name in sig.parameters:
+        return True
+    pos = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return True
+    return len(pos) >= positional
+
+
+class Adapter:
+    """The book's interface in front of one instance; records the adaptations it made."""
+
+    def __init__(self, obj: Any, notes: list[str] | None = None) -> None:
+        self.obj = obj
+        self.notes: list[str] = notes if notes is not None else []
+        self.returned: Any = None
+
+    def _note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def method(self, *names: str) -> Any:
+        for n in names:
+            m = getattr(self.obj, n, None)
+            if callable(m):
+                if n != names[0]:
+                    self._note(f"method {n}() used as {names[0]}()")
+                return m
+        raise AdapterError(f"{type(self.obj).__name__} has no method {names[0]}()")
+
+    def forward(self, *args: Any, training: bool | None = None) -> Any:
+        fwd = self.method("forward")
+        if training is not None and _accepts(fwd, "training", len(args) + 1):
+            self.returned = fwd(*args, training=training)
+        else:
+            if training is not None:
+                self._note("forward() without training argument")
+            self.returned = fwd(*args)
+        return self.returned
+
+    def backward(self, *args: Any) -> Any:
+        self.returned = self.method("backward")(*args)
+        return self.returned
+
+    def read(self, attr: str, *, returned_ok: bool = True) -> Any:
+        """The value of a book attribute under any common spelling (or the return value)."""
+        names = _GRAD.get(attr) or (_OUTPUT if attr == "output" else (attr,))
+        for n in names:
+            if n in getattr(self.obj, "__dict__", {}) or hasattr(type(self.obj), n):
+                try:
+                    val = getattr(self.obj, n)
+                except Exception:  # a property that raises
+                    continue
+                if val is None or callable(val):
+                    continue
+                if n != attr:
+                    self._note(f"attribute {n} read as {attr}")
+                return val
+        if returned_ok and isinstance(self.returned, np.ndarray):
+            self._note(f"return value used as {attr}")
+            return self.returned
+        raise AdapterError(
+            f"{type(self.obj).__name__} sets no attribute {attr!r} (nor {', '.join(names[1:4])})"
+        )
+
+    def param_name(self, book: str) -> str:
+        d = getattr(self.obj, "__dict__", {})
+        for n in _PARAMS[book]:
+            if n in d:
+                if n != book:
+                    self._note(f"parameter {n} used as {book}")
+                return n
+        raise AdapterError(f"{type(self.obj).__name__} has no attribute {book!r}")
+
+    def set_param(self, book: str, value: np.ndarray) -> None:
+        setattr(self.obj, self.param_name(book), value)
+
+    def get_param(self, book: str) -> Any:
+        return getattr(self.obj, self.param_name(book))
+
+
+def construct(cls: type, *args: Any, **kwargs: Any) -> Any:
+    """``cls(*args, **kwargs)``, dropping keyword arguments the class does not take
+    when they are at their defaults (a learner's Dense without regularizers)."""
+    try:
+        sig = inspect.signature(cls)
+        params = sig.parameters
+        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            unknown = [k for k in kwargs if k not in params]
+            for k in unknown:
+                if kwargs[k] in (0, 0.0, None):
+                    del kwargs[k]
+    except (TypeError, ValueError):
+        pass
+    return cls(*args, **kwargs)

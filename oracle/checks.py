@@ -1,6 +1,6 @@
 """The check generator: every property of the spec table, applied to one target component.
 
-CONTRACT (used by oracle.worker, oracle.api, oracle.pytest_plugin):
+CONTRACT (used by oracle.worker, oracle.run, oracle.api, oracle.pytest_plugin):
 
     check_names(book_name) -> list[str]
         The static list of check names for a component (no target needed), so the
@@ -12,23 +12,313 @@ CONTRACT (used by oracle.worker, oracle.api, oracle.pytest_plugin):
         exceptions, NaN, wrong shapes become failing checks. (Hard crashes,
         hangs and sys.exit are handled one level up, by oracle.run.)
 
-STUB: replaced by the real engine.
+Each check is a Hypothesis run of one property over the component's case
+strategy: the typical case first, then ``settings.examples`` generated cases,
+then shrinking to a small counterexample (bounded in calls, so a failing target
+costs seconds, not minutes).
 """
 
 from __future__ import annotations
 
+import os
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from hypothesis import HealthCheck, Phase, Verbosity, example, given, seed
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from oracle import properties as P
+from oracle import spec as S
 from oracle.results import CheckResult, ComponentResult
 from oracle.settings import Settings
 
+# After the first failure, shrinking continues for at most this many calls or
+# seconds; the smallest failing case seen so far is reported.
+SHRINK_CALLS = 150
+SHRINK_SECONDS = 3.0
+
+
+class _ShrinkBudgetSpent(BaseException):
+    """Raised through Hypothesis (a BaseException passes through it) to end shrinking."""
+
+
+@dataclass
+class _Plan:
+    prop: Callable[[P.Context, S.Case], None]
+    strategy: Callable[[], st.SearchStrategy[S.Case]]
+    variant: str = "cases"
+    examples: float = 1.0  # fraction of the profile's example count
+
+
+def _plan(spec: S.Spec, name: str) -> _Plan | None:
+    if name == "forward":
+        return _Plan(P.forward_matches_reference, spec.cases)
+    if name.startswith("backward."):
+        return _Plan(P.backward_matches_reference(name.split(".", 1)[1]), spec.cases)
+    if name == "regularization" and spec.regularized is not None:
+        return _Plan(P.regularized_gradients_match_reference, spec.regularized, "regularized")
+    if name == "finite_differences":
+        return _Plan(P.gradients_match_finite_differences, spec.cases, examples=0.5)
+    if name == "labels.one_hot":
+        return _Plan(P.sparse_and_one_hot_agree, spec.cases)
+    if name == "stability" and spec.stability is not None:
+        return _Plan(P.stays_finite, spec.stability, "stability")
+    if name == "kink":
+        return _Plan(P.relu_kink_convention, spec.cases, examples=0.5)
+    if name == "no_mutation":
+        return _Plan(P.does_not_mutate, spec.cases, examples=0.5)
+    if name == "dtype":
+        return _Plan(P.dtype_is_preserved, spec.cases, examples=0.25)
+    if name == "determinism":
+        return _Plan(P.is_deterministic, spec.cases, examples=0.25)
+    if name == "init":
+        return _Plan(P.initialisation, spec.cases, examples=0.25)
+    if name == "dropout.mask":
+        return _Plan(P.dropout_mask, spec.cases)
+    if name == "dropout.backward":
+        return _Plan(P.dropout_backward, spec.cases)
+    if name == "dropout.eval":
+        return _Plan(P.dropout_eval_is_identity, spec.cases, examples=0.25)
+    if name == "calculate":
+        return _Plan(P.calculate_is_the_mean, spec.cases)
+    if name == "regularization_loss":
+        return _Plan(P.regularization_loss_matches_reference, spec.cases)
+    if spec.family == "optimizer":
+        kind = S.optimizer_kind(spec.name)
+        variants: dict[str, tuple[str, Callable[[], st.SearchStrategy[S.Case]]]] = {
+            "update": ("cases", lambda: S.optimizer_cases(kind=kind)),
+            "update.tiny_gradients": ("tiny", lambda: S.optimizer_cases(kind=kind, tiny=True)),
+            "decay": ("decay", lambda: S.optimizer_cases(kind=kind, decay=True)),
+            "momentum": ("momentum", lambda: S.optimizer_cases(kind=kind, momentum=True)),
+        }
+        if name in variants:
+            variant, strat = variants[name]
+            return _Plan(P.optimizer_matches_reference, strat, variant)
+    return None
+
 
 def check_names(book_name: str) -> list[str]:
-    return ["forward.output"]
+    return list(S.SPECS[book_name].checks)
+
+
+# --------------------------------------------------------------------------- messages
+
+
+_OURS = (os.sep + "oracle" + os.sep, os.sep + "reference" + os.sep, os.sep + "hypothesis" + os.sep,
+         os.sep + "numpy" + os.sep, os.sep + "scipy" + os.sep)
+
+
+def _where(exc: BaseException) -> str:
+    """The innermost traceback frame in the target's own code."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not any(
+        o in f.filename for o in _OURS)]
+    if not frames:
+        return ""
+    f = frames[-1]
+    line = f" `{f.line.strip()}`" if f.line else ""
+    return f" in {f.name}() at {os.path.basename(f.filename)}:{f.lineno}{line}"
+
+
+def _exception_message(exc: BaseException) -> str:
+    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"raised {type(exc).__name__}{': ' + msg if msg else ''}{_where(exc)}"
+
+
+def _exception_hint(exc: BaseException) -> str:
+    text = str(exc)
+    if isinstance(exc, EOFError):
+        return "it called input(): a component must not read from the keyboard"
+    if "could not be broadcast" in text or "shapes" in text and "not aligned" in text:
+        return "a shape mismatch: check transposes (.T) and keepdims=True in sums"
+    if isinstance(exc, IndexError) and "too many indices" in text:
+        return "a label-format branch: sparse labels are 1-D, one-hot labels 2-D"
+    if isinstance(exc, (UnboundLocalError, NameError)):
+        return "a variable set in only one branch (sparse vs one-hot?) or an indentation slip"
+    return ""
+
+
+def _format(message: str, hint: str, case: S.Case | None, replay: str) -> str:
+    parts = [message]
+    if hint:
+        parts.append(f"likely cause: {hint}")
+    if case is not None:
+        summary = case.summary()
+        if summary:
+            parts.append("minimal failing input:\n  " + summary.replace("\n", "\n  "))
+    if replay:
+        parts.append(f"replay: {replay}")
+    return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------- running one check
+
+
+def _hyp_settings(n: int) -> hsettings:
+    return hsettings(
+        max_examples=max(1, n),
+        database=None,
+        deadline=None,
+        derandomize=False,
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+        report_multiple_bugs=False,
+        print_blob=False,
+    )
+
+
+def run_check(
+    spec: S.Spec, name: str, cls: type, *, namespace: dict[str, Any], settings: Settings,
+    patched: bool | None = None,
+) -> CheckResult:
+    plan = _plan(spec, name)
+    replay = _replay(settings, spec.name)
+    ctx = P.Context(spec, cls, namespace, P.numpy_patched() if patched is None else patched)
+    if name == "dropout.rate":
+        return _dropout_rate(ctx, settings, replay)
+    if plan is None:
+        return CheckResult(name, "skip", f"no plan for check {name!r}")
+    if name == "finite_differences":
+        pre = _fd_precondition(ctx, spec)
+        if pre is not None:
+            return pre
+    smallest: dict[str, Any] = {}
+    state = {"first_fail": None, "calls_after": 0}
+
+    def body(case: S.Case) -> None:
+        if state["first_fail"] is not None:
+            state["calls_after"] += 1
+            if (state["calls_after"] > SHRINK_CALLS
+                    or time.perf_counter() - state["first_fail"] > SHRINK_SECONDS):
+                raise _ShrinkBudgetSpent()
+        try:
+            P.catch_adapter_errors(plan.prop)(ctx, case)
+        except (P.NotApplicable, _ShrinkBudgetSpent):
+            raise
+        except Exception as e:
+            if state["first_fail"] is None:
+                state["first_fail"] = time.perf_counter()
+            if "case" not in smallest or case.size() < smallest["case"].size():
+                smallest.update(case=case, exc=e)
+            raise
+
+    n = max(1, round(settings.examples * plan.examples))
+    test = given(plan.strategy())(body)
+    test = example(S.typical(spec, plan.variant))(test)
+    test = seed(settings.seed)(_hyp_settings(n)(test))
+    ctx.notes.clear()
+    try:
+        test()
+    except P.NotApplicable as e:
+        return CheckResult(name, "skip", str(e))
+    except _ShrinkBudgetSpent:
+        pass
+    except Exception:  # the failure Hypothesis re-raises after shrinking
+        pass
+    except (SystemExit, KeyboardInterrupt) as e:
+        what = f"called sys.exit({e.code!r})" if isinstance(e, SystemExit) else "was interrupted"
+        return CheckResult(name, "error", f"the component {what} during the check{_where(e)}")
+    if "exc" not in smallest:
+        if ctx.notes:
+            return CheckResult(name, "note", "; ".join(ctx.notes))
+        return CheckResult(name, "pass")
+    exc, case = smallest["exc"], smallest["case"]
+    if isinstance(exc, P.Mismatch):
+        message, hint, details = exc.message, exc.hint, dict(exc.details)
+    else:
+        message, hint, details = _exception_message(exc), _exception_hint(exc), {}
+    details["counterexample"] = case.summary()
+    details["replay"] = replay
+    if hint:
+        details["hint"] = hint
+    return CheckResult(name, "fail", _format(message, hint, case, replay), details)
+
+
+def _replay(settings: Settings, component: str) -> str:
+    target = getattr(settings, "target", None) or "TARGET"
+    extra = f" --max-examples {settings.max_examples}" if settings.max_examples else ""
+    return f"nnfs-oracle check {target} --component {component} --seed {settings.seed}{extra}"
+
+
+def _fd_precondition(ctx: P.Context, spec: S.Spec) -> CheckResult | None:
+    """Finite differences certify only what is computed in float64."""
+    import numpy as np
+
+    try:
+        out = P.evaluate(ctx, ctx.cls, S.typical(spec), backward=False).output
+    except Exception:
+        return None  # let the check itself report the exception
+    if out is not None and np.asarray(out).dtype != np.float64:
+        return CheckResult(
+            "finite_differences", "skip",
+            f"forward() computes in {np.asarray(out).dtype}: finite differences need float64 "
+            "(the reference comparison covers the gradients)",
+        )
+    return None
+
+
+def _dropout_rate(ctx: P.Context, settings: Settings, replay: str) -> CheckResult:
+    try:
+        for rate in (0.1, 0.5, 0.8):
+            def prop(c: P.Context, _case: S.Case, _r: float = rate) -> None:
+                P.dropout_keeps_the_right_fraction(c, _r, settings.seed)
+
+            P.catch_adapter_errors(prop)(ctx, S.Case())
+    except P.Mismatch as m:
+        return CheckResult("dropout.rate", "fail", _format(m.message, m.hint, None, replay),
+                           {"hint": m.hint, "replay": replay})
+    except Exception as e:
+        return CheckResult("dropout.rate", "fail", _format(_exception_message(e),
+                           _exception_hint(e), None, replay))
+    return CheckResult("dropout.rate", "pass")
+
+
+# --------------------------------------------------------------------------- a component
 
 
 def check_component(
     book_name: str, cls: type, *, namespace: dict[str, Any], settings: Settings
 ) -> ComponentResult:
-    checks = [CheckResult("forward.output", "pass")]
-    return ComponentResult(book_name, getattr(cls, "__name__", str(cls)), "pass", checks)
+    spec = S.SPECS[book_name]
+    t0 = time.perf_counter()
+    patched = P.numpy_patched()
+    results: list[CheckResult] = []
+    adaptations: list[str] = []
+    names = check_names(book_name)
+    for name in names:
+        try:
+            r = run_check(spec, name, cls, namespace=namespace, settings=settings, patched=patched)
+        except Exception as e:  # a bug of ours must not hide the other checks
+            r = CheckResult(name, "error", f"internal error in check {name}: {e!r}")
+        results.append(r)
+    for r in results:
+        r.details.setdefault("component", book_name)
+    # The adapter notes collected while driving the class, deduplicated in order.
+    ctx_notes = _adaptations(spec, cls, namespace, patched)
+    adaptations.extend(n for n in ctx_notes if n not in adaptations)
+    if patched:
+        adaptations.append("nnfs.init() is active: float32 results accepted")
+    status = ComponentResult.status_of(results)
+    return ComponentResult(
+        book_name, getattr(cls, "__name__", str(cls)), status, results, adaptations,
+        time.perf_counter() - t0,
+    )
+
+
+def _adaptations(spec: S.Spec, cls: type, namespace: dict[str, Any], patched: bool) -> list[str]:
+    """Drive the typical case once more, only to learn which adaptations were needed."""
+    ctx = P.Context(spec, cls, namespace, patched)
+    try:
+        if spec.family in ("dense", "activation", "input", "loss", "combined"):
+            P.evaluate(ctx, cls, S.typical(spec))
+        elif spec.family == "optimizer":
+            P.run_optimizer(ctx, cls, S.typical(spec), ctx.adaptations)
+        elif spec.family == "dropout":
+            P._dropout_forward(ctx, S.typical(spec))
+    except Exception:
+        pass
+    return ctx.adaptations

@@ -21,6 +21,7 @@ class Settings:
     mapping: dict[str, str] = field(default_factory=dict)  # book name -> target name
     components: list[str] | None = None  # restrict to these book names
     expected_failures: dict[str, str] = field(default_factory=dict)  # "Comp" or "Comp::check" -> reason
+    target: str = ""  # what the user named, for replay lines
 
     @property
     def examples(self) -> int:

@@ -1,0 +1,291 @@
+"""Finite differences, a second opinion, a kink guard and the tolerance model.
+
+Everything here computes in float64 with ``@``/``np.matmul``-free elementwise code
+and never calls ``np.dot``, one-argument ``np.zeros``/``np.eye`` or
+``np.random.randn``: those are the functions ``nnfs.init()`` patches to return
+float32, and a user's module may have called it in this process.
+
+The quantity differentiated is always a vector-Jacobian product: for a function
+``fn`` from an array ``x`` to an array ``out`` and an upstream gradient ``G`` of
+``out``'s shape, the numeric gradient is ``d/dx <G, fn(x)>``.  A random Gaussian
+``G`` (never all ones, which hides transposes and swapped axes) makes one VJP
+see every entry of the Jacobian.
+
+Structure (compressed finite differences, in the spirit of Curtis, Powell and
+Reid's column grouping): when ``out[i]`` depends only on ``x[i]`` (row
+separability: a sample's output depends only on that sample) all rows of a
+column can be perturbed at once and read back from per-row partial sums; when
+``out[:, b]`` depends only on ``x[:, b]`` (a Dense weight column reaches only
+its output column) all columns of a row can.  A d-by-n grid then costs n (or d)
+pairs of evaluations instead of d*n, and still sees a wrong single entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+EPS64 = float(np.finfo(np.float64).eps)
+EPS32 = float(np.finfo(np.float32).eps)
+
+#: Central differences balance truncation error ~h^2 |f'''| against rounding
+#: error ~eps |f| / h; the optimum step is h ~ eps^(1/3) times the scale of x.
+CENTRAL_STEP = EPS64 ** (1.0 / 3.0)  # 6.06e-6
+#: The 5-point stencil has truncation error ~h^4, so its optimum is eps^(1/5).
+FIVE_POINT_STEP = EPS64 ** (1.0 / 5.0)  # 7.4e-4
+
+Separable = Literal["rows", "columns"] | None
+Fn = Callable[[np.ndarray], np.ndarray]
+
+
+def step_sizes(x: np.ndarray, base: float = CENTRAL_STEP) -> np.ndarray:
+    """Per-element steps ``base * max(1, |x|)``, rounded so that ``x ± h`` is exact.
+
+    Rounding the step through ``(x + h) - x`` removes the representation error
+    of the perturbed point from the difference quotient.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    h = base * np.maximum(1.0, np.abs(x))
+    return (x + h) - x
+
+
+def _reduce(out: np.ndarray, upstream: np.ndarray, separable: Separable) -> np.ndarray:
+    """<G, out> summed fully, per row, or per column."""
+    prod = np.asarray(upstream, dtype=np.float64) * np.asarray(out, dtype=np.float64)
+    if separable is None:
+        return np.asarray(prod.sum())
+    if separable == "rows":
+        return prod.reshape(prod.shape[0], -1).sum(axis=1)
+    return prod.reshape(-1, prod.shape[-1]).sum(axis=0)
+
+
+def _groups(shape: tuple[int, ...], separable: Separable) -> list[np.ndarray]:
+    """Boolean masks of elements perturbed together in one evaluation."""
+    if separable is None:
+        masks = []
+        for flat in range(int(np.prod(shape))):
+            m = np.zeros(shape, dtype=bool)
+            m.flat[flat] = True
+            masks.append(m)
+        return masks
+    if separable == "rows":  # one column of every row at once
+        rest = shape[1:]
+        masks = []
+        for flat in range(int(np.prod(rest)) if rest else 1):
+            m = np.zeros(shape, dtype=bool)
+            m.reshape(shape[0], -1)[:, flat] = True
+            masks.append(m)
+        return masks
+    masks = []  # "columns": one row of every column at once
+    for r in range(shape[0]):
+        m = np.zeros(shape, dtype=bool)
+        m[r, ...] = True
+        masks.append(m)
+    return masks
+
+
+def numeric_vjp(
+    fn: Fn,
+    x: np.ndarray,
+    upstream: np.ndarray,
+    *,
+    separable: Separable = None,
+    stencil: Literal[3, 5] = 3,
+    step: float | None = None,
+) -> np.ndarray:
+    """``d/dx <upstream, fn(x)>`` by central differences, element by element.
+
+    * ``separable``: ``"rows"`` when ``fn(x)[i]`` depends only on ``x[i]``,
+      ``"columns"`` when ``fn(x)[..., b]`` depends only on ``x[..., b]``, ``None``
+      for no structure.  A wrong claim gives wrong numbers, so the spec table
+      states it once per component and the suite tests it.
+    * ``stencil``: 3 (``(f(x+h) - f(x-h)) / 2h``, error O(h^2)) or 5 (error O(h^4)).
+    * ``step``: the base step; the default is the stencil's optimum for float64.
+
+    ``fn`` is never handed an array it may keep: each call gets a fresh copy.
+    """
+    x = np.array(x, dtype=np.float64)
+    upstream = np.asarray(upstream, dtype=np.float64)
+    base = step if step is not None else (CENTRAL_STEP if stencil == 3 else FIVE_POINT_STEP)
+    h = step_sizes(x, base)
+    grad = np.zeros(x.shape, dtype=np.float64)
+
+    def at(mask: np.ndarray, k: float) -> np.ndarray:
+        xp = x.copy()
+        xp[mask] = x[mask] + k * h[mask]
+        return _reduce(fn(xp), upstream, separable)
+
+    for mask in _groups(x.shape, separable):
+        if stencil == 3:
+            num = at(mask, 1.0) - at(mask, -1.0)
+            den = 2.0
+        else:
+            num = -at(mask, 2.0) + 8.0 * at(mask, 1.0) - 8.0 * at(mask, -1.0) + at(mask, -2.0)
+            den = 12.0
+        # Boolean indexing walks the masked elements in C order: rows in order
+        # for "rows", columns in order for "columns", matching the readings.
+        grad[mask] = np.asarray(num).ravel() / (den * h[mask])
+    return grad
+
+
+def scipy_vjp(fn: Fn, x: np.ndarray, upstream: np.ndarray) -> np.ndarray:
+    """The same VJP by ``scipy.differentiate.derivative`` (adaptive Richardson steps).
+
+    A second, independent numerical method: it chooses its own steps and order,
+    so a bug shared with :func:`numeric_vjp` (a wrong step, a wrong grouping)
+    does not hide behind agreement.  Unstructured and slow: small inputs only.
+    """
+    from scipy.differentiate import derivative
+
+    x = np.array(x, dtype=np.float64)
+    upstream = np.asarray(upstream, dtype=np.float64)
+    flat_x = x.ravel()
+
+    def f(t: np.ndarray) -> np.ndarray:
+        # t has shape (n,) + extra: one abscissa per element and stencil point.
+        t = np.asarray(t, dtype=np.float64)
+        extra = t.shape[1:]
+        cols = t.reshape(t.shape[0], -1)
+        res = np.empty(cols.shape, dtype=np.float64)
+        for e in range(cols.shape[0]):
+            for c in range(cols.shape[1]):
+                xp = flat_x.copy()
+                xp[e] = cols[e, c]
+                res[e, c] = float(_reduce(fn(xp.reshape(x.shape)), upstream, None))
+        return res.reshape((t.shape[0],) + extra)
+
+    # initial_step ~ 0.05*max(1,|x|): large enough that rounding does not dominate
+    # the first Richardson levels; the iteration refines it (step_factor 2).
+    res = derivative(
+        f,
+        flat_x,
+        initial_step=0.05 * np.maximum(1.0, np.abs(flat_x)),
+        tolerances={"rtol": 1e-10, "atol": 1e-12},
+        maxiter=8,
+    )
+    return np.asarray(res.df, dtype=np.float64).reshape(x.shape)
+
+
+# --------------------------------------------------------------------------- tolerances
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """``|actual - desired| <= atol + rtol * |desired|`` elementwise (numpy.isclose form).
+
+    Never a pure relative error: gradients that should be ~0 would fail on noise.
+    ``why`` says where the constants come from; it is printed with a failure.
+    """
+
+    rtol: float
+    atol: float
+    why: str = ""
+
+    def violations(self, actual: np.ndarray, desired: np.ndarray) -> np.ndarray:
+        a = np.asarray(actual, dtype=np.float64)
+        d = np.asarray(desired, dtype=np.float64)
+        bad = ~(np.abs(a - d) <= self.atol + self.rtol * np.abs(d))
+        return bad | (np.isnan(a) != np.isnan(d))
+
+
+def fd_tolerance(scale: float, *, stencil: Literal[3, 5] = 3) -> Tolerance:
+    """Tolerance for a central-difference VJP against an analytic float64 gradient.
+
+    ``scale`` bounds ``sum |G * fn(x)|`` over one evaluation (the magnitude of the
+    differenced quantity).  Rounding error of a difference quotient is about
+    ``eps * scale / h``; truncation error is ``O(h^2)`` (3-point) times third
+    derivatives that our strategies keep O(1) by their margins.  With h = 6e-6,
+    eps*scale/h ~ 4e-11*scale; we allow 100x that (sums of many terms, the
+    per-element step being up to max(1,|x|) larger) plus rtol 1e-6 for truncation
+    (h^2 ~ 4e-11 times third derivatives up to 1e4 near the 0.01 probability
+    margin).  Real bugs are factors (1/N, 2, -1), many orders above this.
+    """
+    h = CENTRAL_STEP if stencil == 3 else FIVE_POINT_STEP
+    atol = 100.0 * EPS64 * max(scale, 1.0) / h
+    return Tolerance(
+        rtol=1e-6,
+        atol=atol,
+        why=f"central differences, h={h:.1e}*max(1,|x|): atol=100*eps*scale/h, rtol 1e-6 "
+        "for O(h^2) truncation",
+    )
+
+
+def analytic_tolerance(
+    desired: np.ndarray, dtype: np.dtype | type, *, terms: int = 1
+) -> Tolerance:
+    """Tolerance for comparing a target's analytic result with the reference's.
+
+    Both compute the same formula, possibly in another order (``np.dot`` vs ``@``,
+    a Jacobian loop vs a vectorized form) and possibly in float32 (``nnfs.init()``
+    makes ``np.dot`` return float32).  The error of a sum of ``terms`` products is
+    bounded by ``terms * eps * sum|products|``; we use the array's largest
+    magnitude as that sum's proxy, times a factor 64 for the few chained ops each
+    component has (a softmax is exp, sum, divide; a loss is clip, log, mean).
+    """
+    eps = float(np.finfo(np.dtype(dtype)).eps) if np.dtype(dtype).kind == "f" else EPS64
+    eps = max(eps, EPS64)
+    mag = float(np.max(np.abs(desired))) if np.size(desired) else 1.0
+    if not np.isfinite(mag):
+        mag = 1.0
+    factor = 64.0 * max(terms, 1)
+    return Tolerance(
+        rtol=factor * eps,
+        atol=factor * eps * max(mag, 1e-300),
+        why=f"{np.dtype(dtype).name} arithmetic: rtol = atol/max|expected| = "
+        f"64*{max(terms, 1)} terms*eps ({factor * eps:.1e})",
+    )
+
+
+# --------------------------------------------------------------------------- kinks
+
+
+def crosses_kink(distance: np.ndarray, x: np.ndarray, *, stencil: Literal[3, 5] = 3) -> np.ndarray:
+    """Elements whose finite-difference stencil reaches across a kink.
+
+    ``distance`` is each element's distance (in its own coordinate) to the
+    nearest point where the function is not differentiable (ReLU at 0, |y-p| at
+    0, L1 at w=0, the clip bounds).  A stencil spans ``2h`` (5-point) or ``h``.
+    """
+    base = CENTRAL_STEP if stencil == 3 else FIVE_POINT_STEP
+    reach = (2.0 if stencil == 5 else 1.0) * step_sizes(x, base)
+    return np.asarray(distance) <= reach
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+@dataclass
+class Comparison:
+    """Where two arrays disagree, summarised for a failure message."""
+
+    ok: bool
+    n_bad: int = 0
+    size: int = 0
+    worst_index: tuple[int, ...] = ()
+    expected: float = 0.0
+    got: float = 0.0
+    abs_err: float = 0.0
+    rel_err: float = 0.0
+    ratio: float | None = None  # median got/expected over the bad elements
+    tolerance: Tolerance | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def compare(actual: np.ndarray, desired: np.ndarray, tol: Tolerance) -> Comparison:
+    a = np.asarray(actual, dtype=np.float64)
+    d = np.asarray(desired, dtype=np.float64)
+    bad = tol.violations(a, d)
+    if not bad.any():
+        return Comparison(True, 0, int(a.size), tolerance=tol)
+    err = np.where(bad, np.abs(a - d), -1.0)
+    err = np.where(np.isnan(err), np.inf, err)
+    idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(err)), a.shape))
+    e, g = float(d[idx]), float(a[idx])
+    abs_err = abs(g - e)
+    rel = abs_err / abs(e) if e != 0 else float("inf")
+    sel = bad & (np.abs(d) > 1e-12 * max(1.0, float(np.max(np.abs(d)))))
+    ratio = float(np.median(a[sel] / d[sel])) if sel.any() else None
+    return Comparison(False, int(bad.sum()), int(a.size), idx, e, g, abs_err, rel, ratio, tol)

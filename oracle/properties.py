@@ -1,0 +1,803 @@
+"""Properties, each written once over the spec table.
+
+A property takes a :class:`Context` (the spec, the class under test, the
+precision to expect) and one drawn :class:`~oracle.spec.Case`, and raises
+:class:`Mismatch` when the class under test disagrees with what is expected.
+What is expected is the float64 reference (:mod:`reference`) or finite
+differences of the class's own forward pass; the same functions certify the
+reference in our suite (class under test = the reference, expected = numerics)
+and judge a target (class under test = theirs, expected = the reference).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from oracle import numerics as nm
+from oracle.adapt import Adapter, AdapterError, construct
+from oracle.diagnose import shape_cause, value_cause
+from oracle.spec import Case, Spec, optimizer_kind
+
+_ORIGINALS = {"dot": np.dot, "zeros": np.zeros, "eye": np.eye, "randn": np.random.randn}
+
+
+def numpy_patched() -> bool:
+    """Has ``nnfs.init()`` (or anything else) replaced NumPy's dot/zeros/eye/randn?"""
+    funcs = (np.dot, np.zeros, np.eye, np.random.randn)
+    return any(not getattr(f, "__module__", "").startswith("numpy") for f in funcs)
+
+
+class Mismatch(AssertionError):
+    """The class under test disagrees with what is expected."""
+
+    def __init__(self, message: str, *, hint: str = "", details: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.details = details or {}
+
+
+class NotApplicable(Exception):
+    """The check does not apply to this target (e.g. no evaluation mode in ch15 dropout)."""
+
+
+@dataclass
+class Context:
+    spec: Spec
+    cls: type  # the class under test
+    namespace: dict[str, Any] = field(default_factory=dict)
+    patched: bool = False  # nnfs.init() active: float32 results are expected
+    adaptations: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # notes raised during a check
+
+    @property
+    def eps_floor(self) -> float:
+        return nm.EPS32 if self.patched else nm.EPS64
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+
+# --------------------------------------------------------------------------- driving a class
+
+
+@dataclass
+class Outcome:
+    output: Any = None
+    grads: dict[str, Any] = field(default_factory=dict)
+    adapter: Adapter | None = None
+
+
+def _c(a: Any) -> Any:
+    return None if a is None else np.array(a, copy=True)
+
+
+def build(ctx: Context, cls: type, case: Case) -> Adapter:
+    s = ctx.spec
+    notes = ctx.adaptations if cls is ctx.cls else []
+    if s.family == "dense":
+        ctor = dict(case.ctor)
+        n_in, n_out = ctor.pop("n_inputs"), ctor.pop("n_neurons")
+        ad = Adapter(construct(cls, n_in, n_out, **ctor), notes)
+        ad.set_param("weights", _c(case.weights))
+        ad.set_param("biases", _c(case.biases))
+        return ad
+    if s.family == "dropout":
+        return Adapter(cls(case.ctor["rate"]), notes)
+    return Adapter(construct(cls), notes)
+
+
+def evaluate(
+    ctx: Context,
+    cls: type,
+    case: Case,
+    *,
+    one_hot: bool = False,
+    backward: bool = True,
+    arrays: dict[str, np.ndarray] | None = None,
+) -> Outcome:
+    """Run forward (and backward) of ``cls`` on ``case`` through the book's interface.
+
+    ``arrays`` (optional) supplies the exact array objects to pass, so that a
+    caller can check afterwards that they were not mutated; by default fresh
+    copies are passed.
+    """
+    s = ctx.spec
+    a = arrays or {
+        "inputs": _c(case.inputs), "dvalues": _c(case.dvalues),
+        "y": _c(case.y_one_hot if one_hot else case.y),
+    }
+    ad = build(ctx, cls, case)
+    out = Outcome(adapter=ad)
+    if s.family in ("dense", "activation", "input", "dropout"):
+        ad.forward(a["inputs"], training=True)
+        out.output = ad.read("output")
+        if backward and s.family != "input":
+            ad.backward(a["dvalues"])
+            out.grads = {g: ad.read(g) for g in (s.grads or ("dinputs",))}
+        return out
+    if s.family == "loss":
+        ret = ad.forward(a["inputs"], a["y"])
+        if ret is None:
+            ret = ad.read("output", returned_ok=False)
+        ret = np.asarray(ret)
+        if ret.ndim == 0 and case.samples and case.samples > 1:
+            ad._note("forward() returns the mean loss, not per-sample losses")
+        out.output = ret
+        if backward:
+            ad.backward(a["inputs"], a["y"])
+            out.grads = {"dinputs": ad.read("dinputs")}
+        return out
+    if s.family == "combined":
+        from reference import Activation_Softmax
+
+        sm = Activation_Softmax()
+        sm.forward(case.inputs)
+        p = sm.output
+        fwd = getattr(ad.obj, "forward", None)
+        if callable(fwd):  # the chapter-9 form: forward(inputs, y_true) returns the loss
+            ad.forward(a["inputs"], a["y"])
+            out.output = ad.read("output", returned_ok=False)
+        if backward:
+            ad.backward(np.array(p, copy=True) if arrays is None else a["dvalues"], a["y"])
+            out.grads = {"dinputs": ad.read("dinputs")}
+        return out
+    raise ValueError(f"evaluate() does not drive family {s.family}")
+
+
+# --------------------------------------------------------------------------- comparing
+
+
+def _array(x: Any, what: str) -> np.ndarray:
+    try:
+        arr = np.asarray(x)
+    except Exception as e:  # a ragged list
+        raise Mismatch(f"{what} is not an array: {type(x).__name__} ({e})") from None
+    if arr.dtype == object or arr.dtype.kind not in "fiub":
+        raise Mismatch(f"{what} is not a numeric array (dtype {arr.dtype})")
+    return arr
+
+
+def assert_matches(
+    ctx: Context,
+    got: Any,
+    expected: np.ndarray,
+    what: str,
+    case: Case,
+    *,
+    tol: nm.Tolerance | None = None,
+    terms: int = 1,
+) -> None:
+    """``got`` (the class under test) against ``expected`` (the reference or numerics)."""
+    g = _array(got, what)
+    e = np.asarray(expected, dtype=np.float64)
+    if g.shape != e.shape:
+        cause = shape_cause(g.shape, e.shape, what.split(".")[-1])
+        raise Mismatch(
+            f"{what} has shape {g.shape}, expected {e.shape}",
+            hint=cause,
+            details={"got_shape": list(g.shape), "expected_shape": list(e.shape)},
+        )
+    if not np.all(np.isfinite(g)) and np.all(np.isfinite(e)):
+        idx = tuple(int(i) for i in np.argwhere(~np.isfinite(g))[0])
+        raise Mismatch(
+            f"{what} contains {g[idx]} at index {idx} where {e[idx]:.6g} was expected",
+            hint="an overflow or a division by zero (a missing clip, or exp without "
+            "subtracting the row maximum)",
+            details={"worst_index": list(idx)},
+        )
+    if tol is None:
+        dtype = g.dtype if g.dtype.kind == "f" else np.float64
+        tol = nm.analytic_tolerance(e, dtype, terms=terms)
+        if ctx.eps_floor > nm.EPS64 and tol.rtol < 64 * ctx.eps_floor * max(terms, 1):
+            tol = nm.analytic_tolerance(e, np.float32, terms=terms)
+    cmp = nm.compare(g, e, tol)
+    if cmp.ok:
+        return
+    cause = value_cause(
+        g, e, samples=case.samples, outputs=case.outputs, component=ctx.spec.name
+    )
+    raise Mismatch(
+        f"{what}: {cmp.n_bad} of {cmp.size} values differ; worst at index {cmp.worst_index}: "
+        f"expected {cmp.expected:.10g}, got {cmp.got:.10g} "
+        f"(abs err {cmp.abs_err:.3g}, rel err {cmp.rel_err:.3g}; tolerance: {tol.why})",
+        hint=cause,
+        details={
+            "worst_index": list(cmp.worst_index), "expected": cmp.expected, "got": cmp.got,
+            "abs_err": cmp.abs_err, "rel_err": cmp.rel_err, "n_bad": cmp.n_bad,
+            "rtol": tol.rtol, "atol": tol.atol,
+        },
+    )
+
+
+def _terms(ctx: Context, case: Case, attr: str) -> int:
+    """How many products one entry of a Dense result sums (for the tolerance)."""
+    if ctx.spec.family != "dense" or case.weights is None:
+        return 1
+    n_in, n_out = case.weights.shape
+    return {"output": n_in, "dinputs": n_out, "dweights": case.samples or 1,
+            "dbiases": case.samples or 1}.get(attr, 1)
+
+
+# --------------------------------------------------------------------------- properties
+
+
+def forward_matches_reference(ctx: Context, case: Case) -> None:
+    got = evaluate(ctx, ctx.cls, case, backward=False)
+    exp = evaluate(ctx, ctx.spec.reference, case, backward=False)
+    if ctx.spec.family == "combined":
+        if got.output is None:
+            raise NotApplicable("no forward(): the final (backward-only) combined class")
+        try:
+            assert_matches(ctx, got.output, exp.output, "output", case)
+        except Mismatch as m:
+            _inherited_from_softmax(ctx, case, m)
+            raise
+        return
+    g = np.asarray(got.output) if got.output is not None else got.output
+    if ctx.spec.family == "loss" and g is not None and g.ndim == 0 and np.ndim(exp.output) == 1:
+        assert_matches(ctx, g, np.mean(exp.output), "forward (mean loss)", case)
+        return
+    assert_matches(ctx, got.output, exp.output, "output", case, terms=_terms(ctx, case, "output"))
+
+
+def _inherited_from_softmax(ctx: Context, case: Case, m: Mismatch) -> None:
+    """A chapter-9 combined class delegates to the target's own Activation_Softmax:
+    when that one is wrong too, say where the error comes from."""
+    theirs = ctx.namespace.get("Activation_Softmax")
+    if not isinstance(theirs, type):
+        return
+    try:
+        sm = Adapter(construct(theirs))
+        sm.forward(np.array(case.inputs, copy=True), training=False)
+        out = sm.read("output")
+        from reference import Activation_Softmax
+
+        r = Activation_Softmax()
+        r.forward(case.inputs)
+        if not np.allclose(out, r.output, rtol=1e-6, atol=1e-9):
+            m.hint = (m.hint + "; " if m.hint else "") + (
+                "it comes from the module's own Activation_Softmax, which is wrong too"
+            )
+    except Exception:
+        return
+
+
+def backward_matches_reference(attr: str) -> Callable[[Context, Case], None]:
+    def prop(ctx: Context, case: Case) -> None:
+        got = evaluate(ctx, ctx.cls, case)
+        exp = evaluate(ctx, ctx.spec.reference, case)
+        assert_matches(ctx, got.grads[attr], exp.grads[attr], attr, case,
+                       terms=_terms(ctx, case, attr))
+
+    prop.__name__ = f"backward_{attr}_matches_reference"
+    return prop
+
+
+def regularized_gradients_match_reference(ctx: Context, case: Case) -> None:
+    got = evaluate(ctx, ctx.cls, case)
+    exp = evaluate(ctx, ctx.spec.reference, case)
+    for attr in ("dweights", "dbiases"):
+        try:
+            assert_matches(ctx, got.grads[attr], exp.grads[attr], attr + " (with regularization)",
+                           case, terms=_terms(ctx, case, attr))
+        except Mismatch as m:
+            lam = {k: v for k, v in case.ctor.items() if "regularizer" in k}
+            m.hint = m.hint or (
+                "the data gradient is right (backward.* passes), so look at the penalty terms: "
+                "L1 adds lambda1*sign(w) (+1 at w >= 0, -1 below), L2 adds 2*lambda2*w, each "
+                "with the parameter's own lambda"
+            )
+            m.details["lambdas"] = lam
+            raise
+
+
+# --- finite differences ------------------------------------------------------------
+
+
+def functional(ctx: Context, cls: type, case: Case, field_name: str) -> Callable[[np.ndarray], Any]:
+    """The forward pass of ``cls`` as a function of one Case field (fresh object per call)."""
+    s = ctx.spec
+
+    def fn(x: np.ndarray) -> np.ndarray:
+        c = Case(**{**case.__dict__, field_name: x})
+        ad = build(ctx, cls, c)
+        if s.family == "loss":
+            ret = ad.forward(np.array(c.inputs, copy=True), _c(c.y))
+            return np.asarray(ret if ret is not None else ad.read("output", returned_ok=False))
+        if s.family == "combined":
+            from reference import Activation_Softmax, Loss_CategoricalCrossentropy
+
+            sm = Activation_Softmax()
+            sm.forward(c.inputs)
+            return Loss_CategoricalCrossentropy().forward(sm.output, c.y)
+        ad.forward(np.array(c.inputs, copy=True), training=True)
+        return np.asarray(ad.read("output"))
+
+    return fn
+
+
+def upstream_for(ctx: Context, case: Case) -> np.ndarray:
+    """The upstream gradient the backward pass assumes: dvalues, or 1/N for a mean loss."""
+    if ctx.spec.family in ("loss", "combined"):
+        n = case.samples or 1
+        return np.full((n,), 1.0 / n)
+    assert case.dvalues is not None
+    return case.dvalues
+
+
+def regularization_penalty(case: Case, field_name: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The book's penalty on one parameter, through the reference's regularization_loss."""
+    from reference import Layer_Dense, Loss
+
+    def pen(x: np.ndarray) -> np.ndarray:
+        layer = Layer_Dense(1, 1, **{k: v for k, v in case.ctor.items() if "regularizer" in k})
+        layer.weights = x if field_name == "weights" else np.array(case.weights)
+        layer.biases = x if field_name == "biases" else np.array(case.biases)
+        return np.asarray(Loss().regularization_loss(layer))
+
+    return pen
+
+
+def numeric_gradient(
+    ctx: Context, cls: type, case: Case, attr: str, *, stencil: int = 3
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Central-difference gradient for ``attr``; also the kink-crossing mask and scale."""
+    s = ctx.spec
+    fld = s.wrt[attr]
+    x = getattr(case, fld)
+    fn = functional(ctx, cls, case, fld)
+    up = upstream_for(ctx, case)
+    num = nm.numeric_vjp(fn, x, up, separable=s.separable.get(fld), stencil=stencil)  # type: ignore[arg-type]
+    scale = float(np.sum(np.abs(up * np.asarray(fn(x), dtype=np.float64))))
+    if s.family == "dense" and any(v > 0 for k, v in case.ctor.items() if "regularizer" in k):
+        if fld in ("weights", "biases"):
+            pen = regularization_penalty(case, fld)
+            num = num + nm.numeric_vjp(pen, x, np.asarray(1.0), stencil=stencil)  # type: ignore[arg-type]
+            scale += float(pen(x))
+    crossing = np.zeros(np.shape(x), dtype=bool)
+    if s.kinks is not None:
+        d = s.kinks(case).get(fld)
+        if d is not None:
+            crossing = nm.crosses_kink(d, x, stencil=stencil)  # type: ignore[arg-type]
+    return num, crossing, scale
+
+
+def gradients_match_finite_differences(ctx: Context, case: Case) -> None:
+    """Every gradient attribute equals the central-difference VJP of the forward pass.
+
+    Before declaring a mismatch, a 5-point stencil gives a second opinion: only
+    when both disagree with the analytic value is it reported.
+    """
+    got = evaluate(ctx, ctx.cls, case)
+    for attr in ctx.spec.grads:
+        g = _array(got.grads[attr], attr)
+        num, crossing, scale = numeric_gradient(ctx, ctx.cls, case, attr)
+        if crossing.any():
+            ctx.note(f"{int(crossing.sum())} element(s) of {attr} skipped: the step crosses a kink")
+        tol = nm.fd_tolerance(scale)
+        keep = ~crossing
+        if g.shape != num.shape:
+            assert_matches(ctx, g, num, f"{attr} vs finite differences", case, tol=tol)
+        if nm.compare(g[keep], num[keep], tol).ok:
+            continue
+        num5, _, _ = numeric_gradient(ctx, ctx.cls, case, attr, stencil=5)
+        tol5 = nm.fd_tolerance(scale, stencil=5)
+        if nm.compare(g[keep], num5[keep], tol5).ok:
+            continue  # the 3-point estimate was the one in error
+        gg = np.where(keep, g, num5)
+        assert_matches(ctx, gg, num5, f"{attr} vs finite differences of forward()", case, tol=tol5)
+
+
+# --- labels, stability, kinks, hygiene ---------------------------------------------
+
+
+def sparse_and_one_hot_agree(ctx: Context, case: Case) -> None:
+    sp = evaluate(ctx, ctx.cls, case)
+    oh = evaluate(ctx, ctx.cls, case, one_hot=True)
+    ref = evaluate(ctx, ctx.spec.reference, case)
+    for what, a, b, r in (
+        ("forward", sp.output, oh.output, ref.output),
+        ("dinputs", sp.grads.get("dinputs"), oh.grads.get("dinputs"), ref.grads.get("dinputs")),
+    ):
+        if r is None or (what == "forward" and a is None):
+            continue
+        if np.ndim(a) == 0 and np.ndim(r) == 1:
+            r = np.mean(r)
+        try:
+            assert_matches(ctx, b, r, f"{what} with one-hot labels", case)
+        except Mismatch as m:
+            m.hint = m.hint or (
+                "the one-hot branch (2-D y_true) disagrees while sparse labels work: check the "
+                "`len(y_true.shape) == 2` branch (sum(y_pred * y_true, axis=1), or argmax)"
+            )
+            raise
+        assert_matches(ctx, a, r, f"{what} with sparse labels", case)
+
+
+def stays_finite(ctx: Context, case: Case) -> None:
+    """Extreme inputs (large logits, probabilities of exactly 0 and 1) give finite
+    results that still match the reference."""
+    s = ctx.spec
+    # The book does not clip in CCE's backward: -y/p is inf at p = 0 there too.
+    backward = s.name != "Loss_CategoricalCrossentropy"
+    got = evaluate(ctx, ctx.cls, case, backward=backward)
+    exp = evaluate(ctx, s.reference, case, backward=backward)
+    if got.output is not None:
+        o = np.asarray(got.output, dtype=np.float64)
+        eo = np.asarray(exp.output) if np.ndim(got.output) == np.ndim(exp.output) else np.mean(
+            exp.output
+        )
+        assert_matches(ctx, o, eo, "output (extreme inputs)", case)
+    for attr, g in got.grads.items():
+        assert_matches(ctx, g, exp.grads[attr], f"{attr} (extreme inputs)", case)
+
+
+def relu_kink_convention(ctx: Context, case: Case) -> None:
+    """At exactly 0 the book passes no gradient; any t*dvalues with t in [0, 1] is a valid
+    subgradient (a note), anything else is wrong."""
+    assert case.inputs is not None and case.dvalues is not None
+    x = case.inputs.copy()
+    x.flat[:: max(1, x.size // 3)] = 0.0
+    c = Case(**{**case.__dict__, "inputs": x})
+    got = evaluate(ctx, ctx.cls, c)
+    exp = evaluate(ctx, ctx.spec.reference, c)
+    g = _array(got.grads["dinputs"], "dinputs")
+    zero = x == 0
+    assert_matches(ctx, np.where(zero, 0.0, g), np.where(zero, 0.0, exp.grads["dinputs"]),
+                   "dinputs away from 0", c)
+    dv = case.dvalues[zero]
+    gz = g[zero]
+    if np.allclose(gz, 0.0):
+        return
+    t = np.divide(gz, dv, out=np.zeros_like(gz), where=dv != 0)
+    if np.all((t >= -1e-12) & (t <= 1 + 1e-12)) and np.allclose(gz, t * dv):
+        ctx.note(
+            "at inputs exactly 0 the gradient passes through (a mask with < 0): a valid "
+            "subgradient; the book zeroes it (<= 0)"
+        )
+        return
+    raise Mismatch(
+        f"dinputs at inputs exactly 0 is {gz.tolist()}: not between 0 and dvalues {dv.tolist()}",
+        hint="mask the gradient with the forward inputs: dinputs[inputs <= 0] = 0",
+    )
+
+
+def does_not_mutate(ctx: Context, case: Case) -> None:
+    s = ctx.spec
+    arrays = {"inputs": _c(case.inputs), "dvalues": _c(case.dvalues), "y": _c(case.y)}
+    if s.family == "combined":
+        from reference import Activation_Softmax
+
+        sm = Activation_Softmax()
+        sm.forward(case.inputs)
+        arrays["dvalues"] = np.array(sm.output, copy=True)
+    pristine = {k: _c(v) for k, v in arrays.items()}
+    evaluate(ctx, ctx.cls, case, arrays=arrays, backward=s.family != "input")
+    for k, v in arrays.items():
+        if v is None:
+            continue
+        if not np.array_equal(v, pristine[k]):
+            name = {"y": "y_true", "dvalues": "dvalues"}.get(k, k)
+            raise Mismatch(
+                f"the caller's {name} array was modified in place",
+                hint=f"copy before modifying ({name}.copy()); e.g. self.dinputs = dvalues.copy()"
+                if k == "dvalues" else f"do not write into {name}; work on a copy",
+            )
+
+
+def dtype_is_preserved(ctx: Context, case: Case) -> None:
+    got = evaluate(ctx, ctx.cls, case)
+    items = [("output", got.output)] + list(got.grads.items())
+    for what, v in items:
+        if v is None:
+            continue
+        a = np.asarray(v)
+        if a.dtype == np.float64:
+            continue
+        if a.dtype == np.float32 and ctx.patched:
+            continue  # nnfs.init() makes np.dot (and more) return float32: expected
+        raise Mismatch(
+            f"{what} has dtype {a.dtype} for float64 inputs"
+            + ("" if ctx.patched else " (and nnfs.init() was not called)"),
+            hint="an explicit astype/float32 or a dtype= argument drops precision",
+        )
+
+
+def is_deterministic(ctx: Context, case: Case) -> None:
+    a = evaluate(ctx, ctx.cls, case)
+    b = evaluate(ctx, ctx.cls, case)
+    pairs = [("output", a.output, b.output)] + [
+        (k, a.grads[k], b.grads.get(k)) for k in a.grads
+    ]
+    for what, x, y in pairs:
+        if x is None:
+            continue
+        if not np.array_equal(np.asarray(x), np.asarray(y), equal_nan=True):
+            raise Mismatch(
+                f"{what} differs between two identical calls",
+                hint="state carried between calls (an accumulator, a += on an attribute)",
+            )
+
+
+def initialisation(ctx: Context, case: Case) -> None:
+    i, o = case.ctor["n_inputs"], case.ctor["n_neurons"]
+    ad = Adapter(construct(ctx.cls, i, o), ctx.adaptations)
+    w = np.asarray(ad.get_param("weights"))
+    b = np.asarray(ad.get_param("biases"))
+    if w.shape != (i, o):
+        raise Mismatch(
+            f"weights have shape {w.shape}, expected (n_inputs, n_neurons) = {(i, o)}",
+            hint="the book stores weights as (n_inputs, n_neurons) so that output = inputs @ W",
+        )
+    if b.shape not in ((1, o), (o,)):
+        raise Mismatch(f"biases have shape {b.shape}, expected (1, n_neurons) = {(1, o)}")
+    if b.shape == (o,):
+        ctx.note("biases have shape (n,), the book uses (1, n)")
+    if w.size >= 16:
+        sd = float(np.std(w))
+        if not 0.002 <= sd <= 0.05:
+            ctx.note(f"weights initialised with standard deviation {sd:.3g}; the book uses 0.01")
+    if np.any(b != 0):
+        ctx.note("biases are not initialised to zero (the book starts from zeros)")
+
+
+# --- dropout ------------------------------------------------------------------------
+
+
+def _dropout_forward(ctx: Context, case: Case, training: bool | None = True) -> tuple[Adapter, Any]:
+    ad = build(ctx, ctx.cls, case)
+    ad.forward(np.array(case.inputs, copy=True), training=training)
+    return ad, ad.read("output")
+
+
+def dropout_mask(ctx: Context, case: Case) -> None:
+    """output = inputs * mask with every mask value 0 or 1/(1 - rate)."""
+    assert case.inputs is not None
+    rate = case.ctor["rate"]
+    _, out = _dropout_forward(ctx, case)
+    o = _array(out, "output")
+    if o.shape != case.inputs.shape:
+        raise Mismatch(f"output has shape {o.shape}, expected {case.inputs.shape}")
+    mask = o / case.inputs
+    keep = 1.0 - rate
+    ok = np.isclose(mask, 0.0, atol=1e-6) | np.isclose(mask, 1.0 / keep, rtol=1e-6)
+    if ok.all():
+        return
+    vals = sorted({round(float(v), 6) for v in mask.ravel()})[:6]
+    hint = ""
+    if all(np.isclose(v, 0) or np.isclose(v, 1) for v in vals):
+        hint = "the mask is not scaled: divide it by the keep probability 1 - rate"
+    elif all(np.isclose(v, 0) or np.isclose(v, 1 / rate) for v in vals):
+        hint = "the mask is scaled by 1/rate: rate is the probability to DROP; keep = 1 - rate"
+    raise Mismatch(
+        f"output/inputs takes values {vals}; with rate={rate:.4g} it must be 0 or "
+        f"1/(1-rate) = {1 / keep:.6g}",
+        hint=hint,
+    )
+
+
+def dropout_backward(ctx: Context, case: Case) -> None:
+    """dinputs = dvalues * the mask of the forward pass (the same mask, not a new one)."""
+    assert case.inputs is not None and case.dvalues is not None
+    ad, out = _dropout_forward(ctx, case)
+    mask = _array(out, "output") / case.inputs
+    ad.backward(np.array(case.dvalues, copy=True))
+    assert_matches(ctx, ad.read("dinputs"), case.dvalues * mask, "dinputs", case)
+
+
+def dropout_keeps_the_right_fraction(ctx: Context, rate: float, seed: int) -> None:
+    """The kept fraction is consistent with 1 - rate: an exact binomial test."""
+    from scipy.stats import binomtest
+
+    shape = (200, 50)  # 10,000 Bernoulli draws: the test tells 1-rate from rate easily
+    x = np.full(shape, 1.0)
+    np.random.seed(seed)  # targets draw from the global RNG, as the book does
+    case = Case(inputs=x, ctor={"rate": rate})
+    _, out = _dropout_forward(ctx, case)
+    kept = int(np.count_nonzero(_array(out, "output")))
+    n = x.size
+    p = binomtest(kept, n, 1.0 - rate).pvalue
+    # False-alarm rate 1e-6 per test on a correct layer (three rates per check).
+    if p < 1e-6:
+        hint = ""
+        if abs(kept / n - rate) < abs(kept / n - (1 - rate)):
+            hint = "rate is the probability to DROP: binomial(1, 1 - rate, size)"
+        raise Mismatch(
+            f"kept {kept} of {n} values with rate={rate}: expected about {n * (1 - rate):.0f} "
+            f"(binomial test p = {p:.2g} < 1e-6)",
+            hint=hint,
+        )
+
+
+def dropout_eval_is_identity(ctx: Context, case: Case) -> None:
+    fwd = getattr(ctx.cls, "forward", None)
+    from oracle.adapt import _accepts
+
+    if fwd is None or not _accepts(fwd, "training", 3):
+        raise NotApplicable("forward() has no training argument (the chapter-15 form)")
+    _, out = _dropout_forward(ctx, case, training=False)
+    assert_matches(ctx, out, case.inputs, "output with training=False", case)
+
+
+# --- optimizers ---------------------------------------------------------------------
+
+
+class _Layer:
+    """A stand-in layer for optimizers: parameters, gradients, and their spellings."""
+
+    _ALIAS = {
+        "d_weights": "dweights", "dWeights": "dweights", "dW": "dweights", "dw": "dweights",
+        "d_biases": "dbiases", "dBiases": "dbiases", "dB": "dbiases", "db": "dbiases",
+        "W": "weights", "b": "biases", "bias": "biases", "weight": "weights",
+    }
+
+    def __init__(self, w: np.ndarray, b: np.ndarray) -> None:
+        self.weights = np.array(w, copy=True)
+        self.biases = np.array(b, copy=True)
+        self.dweights = np.zeros_like(self.weights)
+        self.dbiases = np.zeros_like(self.biases)
+
+    def __getattr__(self, name: str) -> Any:
+        canon = _Layer._ALIAS.get(name)
+        if canon is None:
+            raise AttributeError(name)
+        return getattr(self, canon)
+
+
+def run_optimizer(ctx: Context, cls: type, case: Case, notes: list[str]) -> tuple[_Layer, Any]:
+    assert case.weights is not None and case.biases is not None
+    opt = construct(cls, **case.ctor)
+    ad = Adapter(opt, notes)
+    layer = _Layer(case.weights, case.biases)
+    history = []
+    for gw, gb in zip(case.extra["dweights"], case.extra["dbiases"]):
+        layer.dweights = np.array(gw, copy=True)
+        layer.dbiases = np.array(gb, copy=True)
+        pre = getattr(opt, "pre_update_params", None)
+        if callable(pre):
+            pre()
+        ad.method("update_params", "update_parameters", "update")(layer)
+        post = getattr(opt, "post_update_params", None)
+        if callable(post):
+            post()
+        history.append((np.array(layer.weights, copy=True), np.array(layer.biases, copy=True)))
+    return layer, (opt, history)
+
+
+def optimizer_matches_reference(ctx: Context, case: Case) -> None:
+    """k steps of the target's optimizer give the reference's parameters after every step.
+
+    Compared on the *updates* (new - old), with a tolerance scaled by the
+    parameters: the difference of two parameters loses eps*|w| to cancellation.
+    """
+    _, (opt, got) = run_optimizer(ctx, ctx.cls, case, ctx.adaptations)
+    _, (ropt, exp) = run_optimizer(ctx, ctx.spec.reference, case, [])
+    prev = (case.weights, case.biases)
+    eps = ctx.eps_floor
+    for step, ((gw, gb), (ew, eb)) in enumerate(zip(got, exp), start=1):
+        for name, g, e, p in (("weights", gw, ew, prev[0]), ("biases", gb, eb, prev[1])):
+            scale = float(np.max(np.abs(p))) + float(np.max(np.abs(e)))
+            # 64*eps*|w|: the update is read as a difference of two parameters.
+            tol = nm.Tolerance(64 * eps, 64 * eps * scale,
+                               f"update read as new - old: atol = 64*eps*max|w| ({eps:.1e})")
+            try:
+                assert_matches(ctx, np.asarray(g) - p, e - p, f"{name} update at step {step}",
+                               case, tol=tol)
+            except Mismatch as m:
+                m.details["step"] = step
+                m.hint = m.hint or _optimizer_hint(ctx.spec.name, case, step)
+                raise
+        prev = (ew, eb)
+    it = getattr(opt, "iterations", None)
+    if isinstance(it, (int, np.integer)) and it != len(got):
+        raise Mismatch(
+            f"iterations is {it} after {len(got)} steps",
+            hint="post_update_params() must do self.iterations += 1",
+        )
+
+
+def _optimizer_hint(name: str, case: Case, step: int) -> str:
+    h = []
+    if case.ctor.get("decay", 0) > 0 and step > 1:
+        h.append("learning-rate decay: lr / (1 + decay * iterations), iterations counted from 0")
+    if name in ("Optimizer_Adagrad", "Optimizer_RMSprop", "Optimizer_Adam"):
+        h.append("epsilon goes outside the square root: lr * g / (sqrt(cache) + epsilon)")
+    if name == "Optimizer_Adam":
+        h.append("bias correction divides by 1 - beta**(iterations + 1)")
+    if name == "Optimizer_SGD" and case.ctor.get("momentum", 0) > 0:
+        h.append("momentum: update = momentum * previous_update - lr * g, stored back on the layer")
+    return "; ".join(h)
+
+
+# --- the Loss base class ------------------------------------------------------------
+
+
+def calculate_is_the_mean(ctx: Context, case: Case) -> None:
+    per = np.array(case.inputs, copy=True)
+
+    class _Probe(ctx.cls):  # type: ignore[name-defined,misc]
+        def forward(self, y_pred: Any, y_true: Any) -> Any:  # noqa: ARG002
+            return per.copy()
+
+    loss = construct(_Probe)
+    if callable(getattr(loss, "new_pass", None)):
+        loss.new_pass()
+    out = loss.calculate(np.zeros((per.shape[0], 1)), np.zeros(per.shape[0]))
+    if isinstance(out, tuple):
+        ctx.note("calculate() returns a tuple; its first item is read as the data loss")
+        out = out[0]
+    assert_matches(ctx, np.asarray(out, dtype=np.float64), np.asarray(np.mean(per)),
+                   "calculate() (mean of the per-sample losses)", case)
+
+
+def regularization_loss_matches_reference(ctx: Context, case: Case) -> None:
+    from reference import Layer_Dense, Loss
+
+    def layers(cls: type) -> list[Any]:
+        out = []
+        for c in case.extra["layers"]:
+            lay = Layer_Dense(1, 1, **{k: v for k, v in c.ctor.items() if "regularizer" in k})
+            lay.weights, lay.biases = np.array(c.weights), np.array(c.biases)
+            out.append(lay)
+        return out
+
+    class _Probe(ctx.cls):  # type: ignore[name-defined,misc]
+        def forward(self, y_pred: Any, y_true: Any) -> Any:  # noqa: ARG002
+            return np.zeros(1)
+
+    theirs = construct(_Probe)
+    fn = getattr(theirs, "regularization_loss", None)
+    if not callable(fn):
+        raise NotApplicable("no regularization_loss()")
+    from oracle.adapt import _accepts
+
+    expected = sum(Loss().regularization_loss(lay) for lay in layers(Loss))
+    if callable(getattr(theirs, "remember_trainable_layers", None)):
+        theirs.remember_trainable_layers(layers(ctx.cls))
+        got = fn() if not _accepts(fn, "layer", 1) or _has_default(fn) else None
+        if got is None:
+            got = sum(fn(lay) for lay in layers(ctx.cls))
+    else:
+        got = sum(fn(lay) for lay in layers(ctx.cls))
+    try:
+        assert_matches(ctx, np.asarray(got, dtype=np.float64), np.asarray(expected),
+                       "regularization_loss()", case)
+    except Mismatch as m:
+        m.hint = m.hint or (
+            "lambda1*sum(|w|) + lambda2*sum(w**2) for weights and for biases, each with its own "
+            "lambdas, over every trainable layer"
+        )
+        raise
+
+
+def _has_default(fn: Any) -> bool:
+    import inspect
+
+    try:
+        params = [p for p in inspect.signature(fn).parameters.values()]
+    except (TypeError, ValueError):
+        return True
+    return all(p.default is not p.empty for p in params)
+
+
+def catch_adapter_errors(prop: Callable[[Context, Case], None]) -> Callable[[Context, Case], None]:
+    def wrapped(ctx: Context, case: Case) -> None:
+        try:
+            prop(ctx, case)
+        except AdapterError as e:
+            raise Mismatch(str(e), hint="the book's interface is expected here") from None
+
+    wrapped.__name__ = prop.__name__
+    return wrapped
+
+
+__all__ = [
+    "Context", "Mismatch", "NotApplicable", "Outcome", "evaluate", "numpy_patched",
+    "optimizer_kind",
+]
