@@ -134,6 +134,10 @@ class AdapterError(Exception):
     """The target does not offer something the book's interface needs."""
 
 
+class NotSupported(Exception):
+    """The target does not have an optional feature (regularization, evaluation mode)."""
+
+
 def _accepts(fn: Any, name: str, positional: int) -> bool:
     """Does ``fn`` take keyword ``name`` or ``positional`` positional args (self excluded)?"""
     try:
@@ -234,6 +238,11 @@ def construct(cls: type, *args: Any, **kwargs: Any) -> Any:
             for k in unknown:
                 if kwargs[k] in (0, 0.0, None):
                     del kwargs[k]
+                else:
+                    raise NotSupported(
+                        f"{cls.__name__}() takes no argument {k!r} (the book adds it in a later "
+                        "chapter)"
+                    )
     except (TypeError, ValueError):
         pass
     return cls(*args, **kwargs)
