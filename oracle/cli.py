@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import sys
 from collections.abc import Iterator, Sequence
 
@@ -215,10 +216,12 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             print(f"checking {len(targets)} targets...", file=sys.stderr, flush=True)
         reports = _run(targets, settings, args.jobs)
         color = rep.use_color(sys.stdout)
+        width = shutil.get_terminal_size((100, 24)).columns if color else 100
         for i, r in enumerate(reports):
             if i:
                 print()
-            print(rep.render_text(r, color=color, verbose=args.verbose), end="")
+            text = rep.render_text(r, color=color, verbose=args.verbose, width=max(width, 60))
+            print(text, end="")
         if len(reports) > 1:
             print()
             print(rep.render_table(reports, color=color), end="")

@@ -18,6 +18,7 @@ import math
 import os
 import re
 import sys
+import textwrap
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from typing import IO, Any
@@ -110,10 +111,33 @@ class _Paint:
 # text
 
 
-def _indent(message: str, prefix: str) -> list[str]:
-    """A (possibly multi-line) message as lines, each with `prefix`; blank edges trimmed."""
-    lines = message.strip("\n").splitlines() or [""]
-    return [(prefix + line).rstrip() for line in lines]
+def _indent(message: str, prefix: str, width: int | None = None) -> list[str]:
+    """A (possibly multi-line) message as lines under `prefix`; blank edges trimmed.
+
+    The first line starts with `prefix`, the others with as many spaces. With `width`,
+    prose lines longer than that wrap at spaces with a hanging indent; lines that
+    start with a space (arrays, code) or hold a command line are kept as they are.
+    """
+    out: list[str] = []
+    pad = " " * len(prefix)
+    for line in message.strip("\n").splitlines() or [""]:
+        line = line.rstrip()
+        first = prefix if not out else pad
+        keep = line[:1].isspace() or "nnfs-oracle " in line  # arrays, code, commands
+        if width is None or len(first) + len(line) <= width or keep:
+            out.append((first + line).rstrip())
+            continue
+        out.extend(
+            textwrap.wrap(
+                line,
+                width=max(width, len(pad) + 40),
+                initial_indent=first,
+                subsequent_indent=pad + "    ",
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        )
+    return out
 
 
 def _first_line(message: str, limit: int = 100) -> str:
@@ -154,27 +178,30 @@ def summary_line(report: TargetReport) -> str:
     )
 
 
-def render_text(report: TargetReport, *, color: bool = False, verbose: bool = False) -> str:
+def render_text(
+    report: TargetReport, *, color: bool = False, verbose: bool = False, width: int = 100
+) -> str:
     """The report of one target for a person at a terminal.
 
     * ``color`` -- ANSI colours (default ``False``; the CLI passes :func:`use_color`).
     * ``verbose`` -- also list every passing check (default ``False``).
+    * ``width`` -- long lines of prose in messages wrap at this column (default 100).
     """
     paint = _Paint(color)
     out: list[str] = []
     head = f"{report.target}  (loaded {report.load_mode})"
     out.append(paint(head, "header"))
     for note in report.notes:
-        out.extend(_indent(note, "  note: "))
+        out.extend(_indent(note, "  note: ", width))
 
     if report.error is not None:
         out.append(paint("  cannot check this target:", "error"))
-        out.extend(_indent(report.error, "    "))
+        out.extend(_indent(report.error, "    ", width))
         out.append(f"exit 2: {EXIT_MEANINGS[2]}")
         return "\n".join(out) + "\n"
 
-    width = max([len(_component_title(c)) for c in report.components] + [20])
-    width = min(width, 60)
+    nw = max([len(_component_title(c)) for c in report.components] + [20])
+    nw = min(nw, 60)
     cw = max([len(_checks_phrase(c)) for c in report.components] + [9])
     for c in report.components:
         label = _LABELS.get(c.status, c.status.upper())
@@ -182,7 +209,7 @@ def render_text(report: TargetReport, *, color: bool = False, verbose: bool = Fa
         if c.status == "missing":
             out.append(f"  {paint(label.ljust(7), c.status)}  {title}")
             continue
-        line = f"  {paint(label.ljust(7), c.status)}  {title.ljust(width)}  "
+        line = f"  {paint(label.ljust(7), c.status)}  {title.ljust(nw)}  "
         line += f"{_checks_phrase(c).ljust(cw)}  {c.seconds:6.2f}s"
         out.append(line.rstrip())
         if c.adaptations:
@@ -194,7 +221,7 @@ def render_text(report: TargetReport, *, color: bool = False, verbose: bool = Fa
             word = "FAIL " if ch.status == "fail" else "ERROR"
             out.append(f"           {paint(word, ch.status)} {ch.name}")
             if ch.message:
-                out.extend(_indent(ch.message, "                 "))
+                out.extend(_indent(ch.message, "                 ", width))
         for ch in c.checks:
             if ch.status in ("note", "xfail"):
                 brief = _first_line(ch.message)
