@@ -289,3 +289,47 @@ def compare(actual: np.ndarray, desired: np.ndarray, tol: Tolerance) -> Comparis
     sel = bad & (np.abs(d) > 1e-12 * max(1.0, float(np.max(np.abs(d)))))
     ratio = float(np.median(a[sel] / d[sel])) if sel.any() else None
     return Comparison(False, int(bad.sum()), int(a.size), idx, e, g, abs_err, rel, ratio, tol)
+
+
+# --------------------------------------------------------------------------- directional screen
+
+
+def directional_screen(
+    fn: Fn,
+    x: np.ndarray,
+    upstream: np.ndarray,
+    grad: np.ndarray,
+    *,
+    rng: np.random.Generator | None = None,
+    directions: int = 1,
+) -> tuple[bool, float, float]:
+    """A fast screen: compare ``<grad, v>`` with the central difference of
+    ``<G, fn(x)>`` along random Gaussian directions ``v`` (two evaluations each).
+
+    Sees any error whose projection on ``v`` is large, but an error ``e`` in one
+    of ``n`` entries shows only as about ``e/sqrt(n)``: a screen, not a
+    certificate (:func:`numeric_vjp` is the certificate).  Returns
+    ``(ok, numeric, analytic)`` for the last direction tried.
+    """
+    rng = rng if rng is not None else np.random.default_rng(0)
+    x = np.asarray(x, dtype=np.float64)
+    g = np.asarray(grad, dtype=np.float64)
+    up = np.asarray(upstream, dtype=np.float64)
+    scale_x = max(1.0, float(np.max(np.abs(x)))) if x.size else 1.0
+    ok, num, ana = True, 0.0, 0.0
+    for _ in range(directions):
+        v = rng.standard_normal(x.shape)
+        v /= max(float(np.max(np.abs(v))), 1e-300)
+        h = CENTRAL_STEP * scale_x
+        fp = float(np.sum(up * fn(x + h * v)))
+        fm = float(np.sum(up * fn(x - h * v)))
+        num = (fp - fm) / (2.0 * h)
+        ana = float(np.sum(g * v))
+        scale = float(np.sum(np.abs(up * fn(x))))
+        tol = fd_tolerance(scale)
+        # |v|_1 bounds how many entries' errors add up in <grad, v>.
+        bound = tol.atol * float(np.sum(np.abs(v))) + tol.rtol * float(np.sum(np.abs(g * v)))
+        if not abs(num - ana) <= bound:
+            ok = False
+            break
+    return ok, num, ana
