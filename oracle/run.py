@@ -1,0 +1,592 @@
+"""Running a target's checks in a worker process, with a time and a memory limit.
+
+:func:`run_target` starts ``python -m oracle.worker`` (see :mod:`oracle.worker` for the
+protocol) with stdin closed, its output captured, a memory limit, a new session (so the whole
+process group can be killed) and a fixed hash seed.  It reads the worker's events with a
+deadline at every step:
+
+- start-up (importing the engine): :data:`STARTUP_TIMEOUT` seconds;
+- loading the target: ``settings.timeout`` seconds;
+- each component: ``settings.timeout`` seconds from its ``start`` event.
+
+When a component times out, or the worker dies (``os._exit``, a segmentation fault, the
+memory limit), that component is recorded as ``error`` with the reason and the last lines
+of the target's output, and a new worker checks the components that remain.  Nothing here
+waits without a deadline.
+
+:func:`run_targets` runs several targets in parallel; :func:`run_namespace` checks objects
+that are already loaded, in this process.
+
+POSIX only (process groups, ``resource`` limits).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+from oracle.results import CheckResult, ComponentResult, TargetReport
+from oracle.settings import Settings
+
+__all__ = ["STARTUP_TIMEOUT", "run_namespace", "run_target", "run_targets"]
+
+#: Seconds a fresh worker may take to import NumPy and the engine before it counts as hung.
+STARTUP_TIMEOUT = 60.0
+#: Deaths in a row without a component finishing after which the rest are given up.
+MAX_FRUITLESS_RESTARTS = 2
+#: Bytes of the target's output kept for error messages.
+OUTPUT_TAIL_BYTES = 16384
+#: Lines of the target's output quoted in an error message.
+OUTPUT_TAIL_LINES = 8
+
+_POLL = 0.1  # seconds between checks of the child's state while waiting for an event
+_ORACLE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+_SIGNAL_MEANING = {
+    "SIGSEGV": "segmentation fault",
+    "SIGBUS": "bus error",
+    "SIGABRT": "aborted",
+    "SIGFPE": "floating-point exception",
+    "SIGILL": "illegal instruction",
+    "SIGKILL": "killed",
+    "SIGTERM": "terminated",
+}
+_MEMORY_HINTS = re.compile(
+    r"MemoryError|Cannot allocate memory|out of memory|bad_alloc|Unable to allocate", re.I
+)
+
+
+def _library_dirs() -> tuple[str, ...]:
+    dirs = {os.path.join(_ORACLE_ROOT, "oracle"), os.path.join(_ORACLE_ROOT, "reference")}
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        try:
+            dirs.add(sysconfig.get_path(key))
+        except KeyError:  # pragma: no cover
+            pass
+    return tuple(d.rstrip(os.sep) + os.sep for d in dirs if d)
+
+
+def _is_library(filename: str) -> bool:
+    """Whether a traceback frame is ours, the standard library's or an installed package's."""
+    return (
+        filename.startswith(_library_dirs())
+        or "site-packages" in filename
+        or filename.startswith("<")
+    )
+
+
+def _components_of(settings: Settings) -> list[str]:
+    from oracle.adapt import COMPONENTS
+
+    if settings.components is None:
+        return list(COMPONENTS)
+    wanted = set(settings.components)
+    return [c for c in COMPONENTS if c in wanted]
+
+
+def _unknown_components(settings: Settings) -> list[str]:
+    from oracle.adapt import COMPONENTS
+
+    return [c for c in settings.components or [] if c not in COMPONENTS]
+
+
+def _error(name: str, cls: str | None, message: str, seconds: float = 0.0) -> ComponentResult:
+    return ComponentResult(
+        name, cls, "error", [CheckResult("run", "error", message)], seconds=seconds
+    )
+
+
+# --------------------------------------------------------------------------- one child
+
+
+@dataclass
+class _Outcome:
+    """What one worker process did before it finished, died or was stopped."""
+
+    ready: bool = False
+    loaded: dict[str, Any] | None = None
+    load_error: str | None = None
+    fatal: str | None = None
+    results: list[ComponentResult] = field(default_factory=list)
+    done: bool = False
+    failure: str | None = None  # why the child stopped early: timeout, death
+    failed_component: str | None = None  # the component running when it stopped
+    failed_seconds: float = 0.0
+    phase: str = "startup"  # startup | load | components
+
+
+class _Child:
+    def __init__(self, target: str, settings: Settings, components: list[str]) -> None:
+        self.target = target
+        self.settings = settings
+        self.components = components
+        self.tail = bytearray()
+        self.peak_kb = 0
+
+    # -- process ---------------------------------------------------------------------------
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        path = env.get("PYTHONPATH", "")
+        env["PYTHONPATH"] = _ORACLE_ROOT + (os.pathsep + path if path else "")
+        env.update(
+            PYTHONHASHSEED="0",
+            PYTHONUNBUFFERED="1",
+            PYTHONDONTWRITEBYTECODE="1",
+            PYTHONFAULTHANDLER="1",
+            OMP_NUM_THREADS="1",
+            OPENBLAS_NUM_THREADS="1",
+            MKL_NUM_THREADS="1",
+            NUMEXPR_NUM_THREADS="1",
+            MPLBACKEND="Agg",  # plt.show() in the target must not open a window and wait
+        )
+        return env
+
+    def run(self) -> _Outcome:
+        job = {
+            "target": self.target,
+            "settings": self.settings.to_dict(),
+            "components": self.components,
+        }
+        fd, jobfile = tempfile.mkstemp(prefix="nnfs-oracle-job-", suffix=".json")
+        ev_r, ev_w = os.pipe()
+        out_r, out_w = os.pipe()
+        proc: subprocess.Popen[bytes] | None = None
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(job, f)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "oracle.worker", jobfile, str(ev_w)],
+                stdin=subprocess.DEVNULL,
+                stdout=out_w,
+                stderr=out_w,
+                pass_fds=(ev_w,),
+                start_new_session=True,
+                env=self._env(),
+                cwd=os.getcwd(),
+            )
+            os.close(ev_w)
+            os.close(out_w)
+            ev_w = out_w = -1
+            return self._read(proc, ev_r, out_r)
+        finally:
+            if proc is not None:
+                self._kill(proc)
+            for fdx in (ev_r, out_r, ev_w, out_w):
+                if fdx >= 0:
+                    try:
+                        os.close(fdx)
+                    except OSError:
+                        pass
+            try:
+                os.unlink(jobfile)
+            except OSError:
+                pass
+
+    @staticmethod
+    def _kill(proc: subprocess.Popen[bytes]) -> None:
+        """Kill the worker's whole process group (the target may have started others)."""
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL cannot be ignored
+            pass
+
+    def _sample_memory(self, pid: int) -> None:
+        try:
+            with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
+                for line in f:
+                    if line.startswith("VmPeak:"):
+                        self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+                        break
+        except (OSError, ValueError, IndexError):
+            pass
+
+    def _exited(self, proc: subprocess.Popen[bytes]) -> bool:
+        """Whether the child has exited, without reaping it (its group id stays valid)."""
+        waitid = getattr(os, "waitid", None)
+        if waitid is None:  # pragma: no cover - macOS
+            return proc.poll() is not None
+        try:
+            info = waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return True
+        return info is not None
+
+    # -- events ----------------------------------------------------------------------------
+
+    def _read(self, proc: subprocess.Popen[bytes], ev_r: int, out_r: int) -> _Outcome:
+        outcome = _Outcome()
+        timeout = float(self.settings.timeout)
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        current: str | None = None
+        started = 0.0
+        buf = bytearray()
+        open_fds = [ev_r, out_r]
+        last_sample = 0.0
+
+        def handle(event: dict[str, Any]) -> bool:
+            """Process one event; True when the child is finished."""
+            nonlocal deadline, current, started
+            kind = event.get("event")
+            now = time.monotonic()
+            if kind == "ready":
+                outcome.ready = True
+                outcome.phase = "load"
+                deadline = now + timeout
+            elif kind == "loaded":
+                outcome.loaded = event
+                outcome.phase = "components"
+                deadline = now + timeout
+            elif kind == "load_error":
+                outcome.load_error = str(event.get("message", "the target could not be loaded"))
+                return True
+            elif kind == "fatal":
+                outcome.fatal = str(event.get("message", "the worker failed"))
+                return True
+            elif kind == "start":
+                current = str(event.get("component"))
+                started = now
+                deadline = now + timeout
+            elif kind == "result":
+                try:
+                    result = ComponentResult.from_dict(event["result"])
+                except (KeyError, TypeError, ValueError) as exc:
+                    result = _error(str(event.get("component")), None, f"unreadable result: {exc}")
+                outcome.results.append(result)
+                current = None
+                deadline = now + timeout
+            elif kind == "done":
+                outcome.done = True
+                return True
+            return False
+
+        def drain_events() -> bool:
+            while b"\n" in buf:
+                line, _, rest = bytes(buf).partition(b"\n")
+                buf[:] = rest
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(event, dict) and handle(event):
+                    return True
+            return False
+
+        def read_ready(wait: float) -> None:
+            if not open_fds:
+                time.sleep(wait)
+                return
+            try:
+                ready, _, _ = select.select(open_fds, [], [], wait)
+            except InterruptedError:  # pragma: no cover
+                return
+            for fdx in ready:
+                try:
+                    data = os.read(fdx, 65536)
+                except OSError:
+                    data = b""
+                if not data:
+                    open_fds.remove(fdx)
+                elif fdx == ev_r:
+                    buf.extend(data)
+                else:
+                    self.tail.extend(data)
+                    if len(self.tail) > OUTPUT_TAIL_BYTES:
+                        del self.tail[: len(self.tail) - OUTPUT_TAIL_BYTES]
+
+        while True:
+            read_ready(min(_POLL, max(0.0, deadline - time.monotonic())))
+            if drain_events():
+                return outcome
+            now = time.monotonic()
+            if now - last_sample >= 0.25:
+                self._sample_memory(proc.pid)
+                last_sample = now
+            if self._exited(proc):
+                # Collect what it wrote before dying (a result may be in the pipe).
+                end = time.monotonic() + 1.0
+                while open_fds and time.monotonic() < end:
+                    read_ready(0.05)
+                if drain_events():
+                    return outcome
+                self._kill(proc)  # also reaps it, so returncode is set
+                outcome.failure = self._death_message(proc.returncode, current)
+                outcome.failed_component = current
+                outcome.failed_seconds = time.monotonic() - started if current else 0.0
+                return outcome
+            if now >= deadline:
+                self._kill(proc)
+                outcome.failure = self._timeout_message(outcome, timeout, current)
+                outcome.failed_component = current
+                outcome.failed_seconds = now - started if current else 0.0
+                return outcome
+
+    # -- messages --------------------------------------------------------------------------
+
+    def _timeout_message(self, outcome: _Outcome, timeout: float, current: str | None) -> str:
+        if current is not None:
+            return (
+                f"timed out after {timeout:g} s: the component did not return (an endless "
+                f"loop?){self._output_text()}"
+            )
+        if outcome.phase == "startup":
+            return (
+                f"the worker process did not start within {STARTUP_TIMEOUT:g} s "
+                f"(importing NumPy and the checks){self._output_text()}"
+            )
+        if outcome.phase == "load":
+            hint = (
+                "its top-level code did not finish (an endless loop, a long training run or "
+                "a wait for input?)"
+                if self.settings.import_mode
+                else "its definitions did not finish running (an endless loop in a class body?)"
+            )
+            return f"loading timed out after {timeout:g} s: {hint}{self._output_text()}"
+        return f"the worker stopped responding for {timeout:g} s{self._output_text()}"
+
+    def _death_message(self, returncode: int | None, current: str | None) -> str:
+        what = f"while checking {current}" if current else "while loading the target"
+        if returncode is not None and returncode < 0:
+            try:
+                name = signal.Signals(-returncode).name
+            except ValueError:
+                name = f"signal {-returncode}"
+            meaning = _SIGNAL_MEANING.get(name)
+            how = f"crashed with {name}" + (f" ({meaning})" if meaning else "")
+        else:
+            how = f"exited with status {returncode} (os._exit() or a fatal error)"
+        msg = f"the worker process {how} {what}"
+        crash_site = self._crash_site()
+        if crash_site:
+            msg += f", at {crash_site}"
+        if self._memory_likely(returncode):
+            msg += f"; it probably exceeded the memory limit of {self.settings.memory_mb} MB"
+        return msg + self._output_text()
+
+    def _memory_likely(self, returncode: int | None) -> bool:
+        limit_kb = self.settings.memory_mb * 1024
+        near_limit = limit_kb > 0 and self.peak_kb >= 0.9 * limit_kb
+        mentioned = bool(_MEMORY_HINTS.search(self._tail_text()))
+        return (near_limit or mentioned) and returncode != 0
+
+    def _tail_text(self) -> str:
+        return bytes(self.tail).decode("utf-8", errors="replace")
+
+    def _crash_site(self) -> str | None:
+        """The innermost frame of the target's code in a faulthandler dump, if any."""
+        text = self._tail_text()
+        start = text.rfind("Fatal Python error")
+        if start < 0:
+            return None
+        from oracle.load import location
+
+        for m in re.finditer(r'File "([^"]+)", line (\d+) in (\S+)', text[start:]):
+            filename, lineno, func = m.group(1), int(m.group(2)), m.group(3)
+            if _is_library(filename):
+                continue
+            return f"{location(filename, lineno)} in {func}"
+        return None
+
+    def _output_text(self) -> str:
+        text = self._tail_text()
+        start = text.rfind("Fatal Python error")
+        if start >= 0:  # the crash dump is summarised by _crash_site
+            text = text[:start]
+        lines = [ln.rstrip() for ln in text.splitlines() if ln.strip()][-OUTPUT_TAIL_LINES:]
+        if not lines:
+            return ""
+        shown = "\n".join("    " + (ln if len(ln) <= 200 else ln[:197] + "...") for ln in lines)
+        return f"\nlast output of the target:\n{shown}"
+
+
+# --------------------------------------------------------------------------- targets
+
+
+def run_target(target: str, settings: Settings) -> TargetReport:
+    """Check one target (file, notebook, directory or module name) in worker processes.
+
+    Never raises for a bad or misbehaving target: an unusable target has ``report.error``
+    set; a component that hangs, exits or crashes the worker is an ``error`` component.
+    """
+    t0 = time.monotonic()
+    report = TargetReport(target, load_mode="import" if settings.import_mode else "defs-only")
+    unknown = _unknown_components(settings)
+    if unknown:
+        from oracle.adapt import COMPONENTS
+
+        report.error = (
+            f"unknown component name(s): {', '.join(unknown)} (known: {', '.join(COMPONENTS)})"
+        )
+        return report
+    wanted = _components_of(settings)
+    results: dict[str, ComponentResult] = {}
+    found: dict[str, str | None] = {}
+    pending = list(wanted)
+    fruitless = 0
+    first = True
+    last_failure = ""
+    try:
+        while first or pending:
+            first = False
+            child = _Child(target, settings, pending)
+            out = child.run()
+            if out.loaded is not None and not found:
+                found = dict(out.loaded.get("found") or {})
+                report.load_mode = str(out.loaded.get("mode", report.load_mode))
+                report.notes = [str(n) for n in out.loaded.get("notes") or []]
+            for r in out.results:
+                results[r.name] = r
+                if r.name in pending:
+                    pending.remove(r.name)
+            if out.fatal is not None:
+                report.error = f"the checker could not run: {out.fatal}{child._output_text()}"
+                break
+            if out.loaded is None:
+                if out.load_error is not None:
+                    message = out.load_error
+                else:
+                    message = out.failure or "the worker process stopped before loading"
+                if not results and not found:
+                    report.error = message
+                else:  # loaded before but not this time: give up on what is left
+                    for name in pending:
+                        results[name] = _error(name, found.get(name), message)
+                    pending = []
+                break
+            if out.done:
+                for name in pending:
+                    results[name] = _error(name, found.get(name), "the worker did not check it")
+                break
+            progress = bool(out.results)
+            if out.failed_component is not None and out.failed_component in pending:
+                name = out.failed_component
+                results[name] = _error(
+                    name, found.get(name), out.failure or "failed", out.failed_seconds
+                )
+                pending.remove(name)
+                progress = True
+            last_failure = out.failure or "the worker process stopped"
+            fruitless = 0 if progress else fruitless + 1
+            if fruitless >= MAX_FRUITLESS_RESTARTS:
+                for name in pending:
+                    results[name] = _error(
+                        name,
+                        found.get(name),
+                        f"never started: the worker process died repeatedly ({last_failure})",
+                    )
+                break
+    finally:
+        report.seconds = time.monotonic() - t0
+    if report.error is None:
+        report.components = [results[n] for n in wanted if n in results]
+    report.seconds = time.monotonic() - t0
+    return report
+
+
+def run_targets(
+    targets: list[str], settings: Settings, jobs: int | None = None
+) -> list[TargetReport]:
+    """Check several targets in parallel, ``jobs`` workers at a time (default: CPU count).
+
+    Reports come back in the order of ``targets``.
+    """
+    if not targets:
+        return []
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(targets)))
+    if jobs == 1:
+        return [run_target(t, settings) for t in targets]
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="nnfs-oracle") as pool:
+        return list(pool.map(lambda t: run_target(t, settings), targets))
+
+
+# --------------------------------------------------------------------------- in process
+
+
+def _namespace_of(obj: Any) -> dict[str, Any]:
+    if isinstance(obj, ModuleType):
+        return dict(vars(obj))
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    if isinstance(obj, SimpleNamespace):
+        return dict(vars(obj))
+    if isinstance(obj, type):
+        return {obj.__name__: obj}
+    if isinstance(obj, (list, tuple)) and all(isinstance(t, type) for t in obj):
+        return {t.__name__: t for t in obj}
+    if hasattr(obj, "__dict__"):
+        return dict(vars(obj))
+    raise TypeError(f"cannot check an object of type {type(obj).__name__}")
+
+
+def run_namespace(namespace: Any, label: str, settings: Settings) -> TargetReport:
+    """Check objects that are already loaded, in this process.
+
+    ``namespace``: a dict of name -> class, a module object, a ``SimpleNamespace``, a class
+    or a list of classes.  Components are discovered and checked here, each inside
+    ``except (Exception, SystemExit)`` so one misbehaving component does not stop the
+    others.  There is no child process, so neither the per-component timeout nor the memory
+    limit can be enforced: a component that loops forever hangs the caller, one that calls
+    ``os._exit`` ends it.  Use :func:`run_target` on a file for those guarantees.
+    """
+    from oracle.adapt import COMPONENTS, discover
+    from oracle.checks import check_component
+
+    t0 = time.monotonic()
+    report = TargetReport(label, load_mode="object")
+    unknown = _unknown_components(settings)
+    if unknown:
+        report.error = (
+            f"unknown component name(s): {', '.join(unknown)} (known: {', '.join(COMPONENTS)})"
+        )
+        return report
+    try:
+        ns = _namespace_of(namespace)
+    except TypeError as exc:
+        report.error = str(exc)
+        return report
+    report.notes.append(
+        "checked in this process: no time or memory limit, and the target's output is not captured"
+    )
+    try:
+        found = discover(ns, settings.mapping)
+    except Exception as exc:
+        report.error = f"finding the components failed: {type(exc).__name__}: {exc}"
+        return report
+    from oracle.worker import describe
+
+    for name in _components_of(settings):
+        f = found.get(name)
+        started = time.perf_counter()
+        if f is None or f.cls is None:
+            result = ComponentResult(name, None, "missing")
+        else:
+            try:
+                result = check_component(name, f.cls, namespace=ns, settings=settings)
+                result.adaptations = list(f.adaptations) + [
+                    a for a in result.adaptations if a not in f.adaptations
+                ]
+            except (Exception, SystemExit) as exc:
+                result = _error(name, f.target_name, describe(exc, settings.memory_mb))
+                result.adaptations = list(f.adaptations)
+        if not result.seconds:
+            result.seconds = time.perf_counter() - started
+        report.components.append(result)
+    report.seconds = time.monotonic() - t0
+    return report

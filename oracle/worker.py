@@ -1,0 +1,305 @@
+"""The worker process: loads one target and checks its components.
+
+Run by :mod:`oracle.run` as ``python -m oracle.worker JOBFILE FD``.  ``JOBFILE`` is JSON::
+
+    {"target": "model.py", "settings": Settings.to_dict(), "components": ["Layer_Dense", ...]}
+
+Events go to the inherited file descriptor ``FD``, one JSON object per line, never to
+stdout (the target prints there; the parent keeps the tail of it for error messages):
+
+    {"event": "ready"}                                   engine imported, limits applied
+    {"event": "loaded", "mode": ..., "description": ..., "notes": [...],
+     "found": {book_name: target_class_name or null}}
+    {"event": "load_error", "message": ...}              then the worker exits
+    {"event": "start", "component": name}
+    {"event": "result", "component": name, "result": ComponentResult.to_dict()}
+    {"event": "done"}
+    {"event": "fatal", "message": ...}                   a failure of the worker itself
+
+Order matters: NumPy, :mod:`reference`, :mod:`oracle.checks` and :mod:`oracle.adapt` are
+imported *before* the target is loaded, so the engine can keep NumPy's original functions
+before a target's ``nnfs.init()`` patches them; the memory limit is applied after those
+imports and before the target's code runs.
+
+Whatever a component does during its checks -- ``sys.exit()``, ``KeyboardInterrupt``,
+``MemoryError``, ``input()`` -- becomes an ``error`` result for that component and the next
+component is checked.  Hangs and hard crashes are the parent's business.
+
+Testing hook: ``NNFS_ORACLE_ENGINE=module:function`` (or ``path/to/file.py:function``)
+replaces :func:`oracle.checks.check_component` with another function of the same signature,
+so the process handling can be tested with a tiny engine.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+ENGINE_ENV = "NNFS_ORACLE_ENGINE"
+
+_ORACLE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class _Events:
+    """JSON lines on a file descriptor of their own."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def emit(self, **event: Any) -> None:
+        data = (json.dumps(event, default=_json_default) + "\n").encode("utf-8")
+        view = memoryview(data)
+        while view:
+            n = os.write(self.fd, view)
+            view = view[n:]
+
+
+def _json_default(obj: Any) -> Any:
+    """NumPy scalars and arrays a result may carry in its details; anything else as text."""
+    for attr in ("tolist", "item"):
+        if hasattr(obj, attr):
+            try:
+                return getattr(obj, attr)()
+            except Exception:
+                pass
+    return str(obj)
+
+
+def _fix_sys_path() -> None:
+    """``-m`` puts the working directory first on sys.path: move it last.
+
+    A learner's ``numpy.py`` or ``nnfs.py`` next to their notebook must not replace the real
+    packages for the checker, yet their own modules stay importable.  The target's directory
+    is put in front by the loader.
+    """
+    cwd = os.getcwd()
+    for entry in ("", cwd):
+        while entry in sys.path[:1]:
+            sys.path.pop(0)
+            if entry == cwd and os.path.abspath(cwd) != _ORACLE_ROOT:
+                sys.path.append(cwd)
+
+
+def _import_engine() -> Callable[..., Any]:
+    import numpy  # noqa: F401  -- before the target: the engine keeps NumPy's originals
+
+    try:
+        import reference  # noqa: F401
+    except ImportError:
+        pass
+    import oracle.adapt  # noqa: F401
+    import oracle.checks
+
+    hook = os.environ.get(ENGINE_ENV, "").strip()
+    if not hook:
+        return oracle.checks.check_component
+    module_name, _, func_name = hook.rpartition(":")
+    if not module_name or not func_name:
+        raise RuntimeError(f"{ENGINE_ENV} must be 'module:function' or 'file.py:function'")
+    if module_name.endswith(".py"):
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("_nnfs_oracle_engine_hook", module_name)
+        if spec is None or spec.loader is None:
+            raise RuntimeError(f"{ENGINE_ENV}: cannot load {module_name}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+    else:
+        import importlib
+
+        module = importlib.import_module(module_name)
+    func = getattr(module, func_name)
+    if not callable(func):
+        raise RuntimeError(f"{ENGINE_ENV}: {hook} is not callable")
+    return func  # type: ignore[no-any-return]
+
+
+def _no_input(prompt: object = "") -> str:
+    raise EOFError(
+        "called input(): the checks run without a keyboard (stdin is closed); "
+        "move interactive code out of the class"
+    )
+
+
+def _apply_limits(memory_mb: int) -> str | None:
+    """Memory (address space) limit and no core files; a note when it cannot be applied."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not POSIX
+        return "memory limit not applied: the resource module is not available here"
+    try:
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (ValueError, OSError):
+        pass
+    if memory_mb <= 0:
+        return None
+    limit = int(memory_mb) * 1024 * 1024
+    try:
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY and hard < limit:
+            limit = hard
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ValueError, OSError) as exc:
+        return f"memory limit of {memory_mb} MB not applied: {exc}"
+    return None
+
+
+def _frame_text(exc: BaseException) -> str:
+    """`` (at model.py, line 12: `sys.exit(1)`)`` for the innermost frame of the target."""
+    from oracle.load import _SOURCES, location
+    from oracle.run import _is_library
+
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        name = frame.filename
+        if name in _SOURCES or not _is_library(name):
+            line = (frame.line or "").strip()
+            where = location(name, frame.lineno)
+            return f" (at {where}: `{line}`)" if line else f" (at {where})"
+    return ""
+
+
+def describe(exc: BaseException, memory_mb: int) -> str:
+    """One sentence for an exception that escaped the checks of a component."""
+    where = _frame_text(exc)
+    if isinstance(exc, SystemExit):
+        code = "" if exc.code is None else repr(exc.code)
+        return f"called sys.exit({code}) during the checks{where}"
+    if isinstance(exc, KeyboardInterrupt):
+        return f"raised KeyboardInterrupt during the checks{where}"
+    if isinstance(exc, MemoryError):
+        detail = f" ({exc})" if str(exc) else ""
+        return f"ran out of memory{detail}{where}: the worker's memory limit is {memory_mb} MB"
+    if isinstance(exc, RecursionError):
+        return f"exceeded the maximum recursion depth (RecursionError: {exc}){where}"
+    if isinstance(exc, EOFError) and "called input()" in str(exc):
+        return f"{exc}{where}"
+    text = str(exc)
+    return f"{type(exc).__name__}{': ' + text if text else ''}{where}"
+
+
+def _error_result(name: str, cls: str | None, message: str) -> Any:
+    from oracle.results import CheckResult, ComponentResult
+
+    return ComponentResult(name, cls, "error", [CheckResult("run", "error", message)])
+
+
+def _exit(code: int) -> NoReturn:
+    """Leave without running the target's atexit handlers or waiting for its threads."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    os._exit(code)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2 or not args[1].isdigit():
+        print("usage: python -m oracle.worker JOBFILE FD", file=sys.stderr)
+        return 2
+    events = _Events(int(args[1]))
+    try:
+        with open(args[0], encoding="utf-8") as jobfile:
+            job = json.load(jobfile)
+        from oracle.settings import Settings
+
+        settings = Settings.from_dict(job["settings"])
+        target = str(job["target"])
+        components = [str(c) for c in job["components"]]
+    except Exception as exc:
+        events.emit(event="fatal", message=f"bad job file {args[0]}: {exc}")
+        return 2
+
+    try:
+        import faulthandler
+
+        faulthandler.enable(file=sys.stderr)  # a crash leaves the target's frames in the output
+        _fix_sys_path()
+        sys.dont_write_bytecode = True  # no __pycache__ in the learner's folder
+        check = _import_engine()
+        from oracle.adapt import discover
+        from oracle.load import TargetLoadError, load_target
+        from oracle.results import ComponentResult
+    except BaseException as exc:
+        events.emit(event="fatal", message=f"the checker failed to start: {describe(exc, 0)}")
+        traceback.print_exc()
+        _exit(3)
+    builtins.input = _no_input
+    limit_note = _apply_limits(settings.memory_mb)
+    events.emit(event="ready")
+
+    try:
+        loaded = load_target(target, import_mode=settings.import_mode)
+    except TargetLoadError as exc:
+        message = str(exc)
+        if "MemoryError" in message:
+            message += f"\n(the worker's memory limit is {settings.memory_mb} MB)"
+        events.emit(event="load_error", message=message)
+        _exit(0)
+    except BaseException as exc:  # SystemExit, MemoryError ... from the target's code
+        events.emit(
+            event="load_error", message=f"loading {target}: {describe(exc, settings.memory_mb)}"
+        )
+        _exit(0)
+    namespace = loaded.namespace
+    try:
+        found = discover(namespace, settings.mapping)
+    except BaseException as exc:
+        events.emit(
+            event="load_error",
+            message=f"finding the components of {target} failed: "
+            f"{describe(exc, settings.memory_mb)}",
+        )
+        _exit(0)
+    notes = list(loaded.notes) + ([limit_note] if limit_note else [])
+    events.emit(
+        event="loaded",
+        mode=loaded.mode,
+        description=loaded.description,
+        notes=notes,
+        found={name: (f.target_name if f.cls is not None else None) for name, f in found.items()},
+    )
+
+    for name in components:
+        events.emit(event="start", component=name)
+        started = time.perf_counter()
+        f = found.get(name)
+        cls_name = f.target_name if f is not None and f.cls is not None else None
+        try:
+            if f is None or f.cls is None:
+                result = ComponentResult(name, None, "missing")
+            else:
+                result = check(name, f.cls, namespace=namespace, settings=settings)
+                if not isinstance(result, ComponentResult):
+                    raise TypeError(f"the check engine returned {type(result).__name__}")
+                result.adaptations = list(f.adaptations) + [
+                    a for a in result.adaptations if a not in f.adaptations
+                ]
+        except BaseException as exc:
+            result = _error_result(name, cls_name, describe(exc, settings.memory_mb))
+            if f is not None:
+                result.adaptations = list(f.adaptations)
+        if not result.seconds:
+            result.seconds = time.perf_counter() - started
+        try:
+            payload = result.to_dict()
+            json.dumps(payload, default=_json_default)
+        except BaseException as exc:
+            payload = _error_result(
+                name, cls_name, f"the result could not be sent: {exc}"
+            ).to_dict()
+        events.emit(event="result", component=name, result=payload)
+    events.emit(event="done")
+    _exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
