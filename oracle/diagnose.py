@@ -41,12 +41,13 @@ def shape_cause(got_shape: tuple[int, ...], expected_shape: tuple[int, ...], att
             f"{attr} is transposed: for Dense, dweights = inputs.T @ dvalues "
             "(shape (n_inputs, n_neurons)) and dinputs = dvalues @ weights.T"
         )
-    if len(expected_shape) == 2 and expected_shape[0] == 1 and got_shape[-1:] == expected_shape[-1:]:
+    if (len(expected_shape) == 2 and expected_shape[0] == 1
+            and got_shape[-1:] == expected_shape[-1:]):
         return f"{attr} was not summed over the samples (axis=0)"
     if len(expected_shape) == 2 and len(got_shape) == 2 and got_shape[0] == 1:
         return f"{attr} was summed over the samples where it should keep one row per sample"
     if len(expected_shape) == 2 and len(got_shape) == 1 and got_shape[0] == expected_shape[0]:
-        return f"{attr} has one value per sample where one per output was expected (axis=1 reduce?)"
+        return f"{attr} has one value per sample where one per output was expected (axis=1?)"
     return ""
 
 

@@ -214,7 +214,7 @@ def fd_tolerance(scale: float, *, stencil: Literal[3, 5] = 3) -> Tolerance:
 
 
 def analytic_tolerance(
-    desired: np.ndarray, dtype: np.dtype | type, *, terms: int = 1
+    desired: np.ndarray, dtype: np.dtype | type, *, terms: int = 1, magnitude: float | None = None
 ) -> Tolerance:
     """Tolerance for comparing a target's analytic result with the reference's.
 
@@ -224,12 +224,17 @@ def analytic_tolerance(
     bounded by ``terms * eps * sum|products|``; we use the array's largest
     magnitude as that sum's proxy, times a factor 64 for the few chained ops each
     component has (a softmax is exp, sum, divide; a loss is clip, log, mean).
+    ``magnitude``, when the caller knows it, bounds ``sum|products|`` directly: a
+    result that cancels (a softmax backward row sums to zero) is much smaller
+    than the terms whose rounding it carries.
     """
     eps = float(np.finfo(np.dtype(dtype)).eps) if np.dtype(dtype).kind == "f" else EPS64
     eps = max(eps, EPS64)
     mag = float(np.max(np.abs(desired))) if np.size(desired) else 1.0
     if not np.isfinite(mag):
         mag = 1.0
+    if magnitude is not None and np.isfinite(magnitude):
+        mag = max(mag, float(magnitude))
     factor = 64.0 * max(terms, 1)
     return Tolerance(
         rtol=factor * eps,

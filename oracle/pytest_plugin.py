@@ -23,6 +23,10 @@ The xfails file holds one entry per line, with a reason after ``#``::
     Optimizer_Adam                              # not finished yet
 
 Entries that pass are stale: a warning at the end of the session says so.
+
+Under pytest-xdist (``-n auto``) every worker collects the same tests; a worker runs
+a component the first time it meets one of its tests. ``--dist loadscope`` sends all
+the tests of a component to one worker, so each component runs once.
 """
 
 from __future__ import annotations
@@ -397,7 +401,8 @@ class _ActivePlugin:
         s = self.state.settings
         mapping = ", ".join(f"{k}={v}" for k, v in s.mapping.items()) or "(none)"
         if self.state.xfails_file:
-            xf = f"{self.state.xfails_file} ({len(self.state.xfails)} entries)"
+            n = len(self.state.xfails)
+            xf = f"{self.state.xfails_file} ({n} {'entry' if n == 1 else 'entries'})"
         else:
             xf = "(none)"
         return [

@@ -20,7 +20,8 @@ class Settings:
     import_mode: bool = False  # True: import the target normally; False: defs-only
     mapping: dict[str, str] = field(default_factory=dict)  # book name -> target name
     components: list[str] | None = None  # restrict to these book names
-    expected_failures: dict[str, str] = field(default_factory=dict)  # "Comp" or "Comp::check" -> reason
+    # "Component" or "Component::check" -> reason
+    expected_failures: dict[str, str] = field(default_factory=dict)
     target: str = ""  # what the user named, for replay lines
 
     @property
