@@ -1,0 +1,2 @@
+# corpus: bad
+# bug: empty: only this header, no code and no components
