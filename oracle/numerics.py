@@ -54,7 +54,14 @@ def step_sizes(x: np.ndarray, base: float = CENTRAL_STEP) -> np.ndarray:
 
 def _reduce(out: np.ndarray, upstream: np.ndarray, separable: Separable) -> np.ndarray:
     """<G, out> summed fully, per row, or per column."""
-    prod = np.asarray(upstream, dtype=np.float64) * np.asarray(out, dtype=np.float64)
+    out = np.asarray(out, dtype=np.float64)
+    if out.ndim == 2 and upstream.shape == out.shape:  # the common case, without temporaries
+        if separable == "rows":
+            return np.einsum("ij,ij->i", upstream, out)
+        if separable == "columns":
+            return np.einsum("ij,ij->j", upstream, out)
+        return np.asarray(np.einsum("ij,ij->", upstream, out))
+    prod = np.asarray(upstream, dtype=np.float64) * out
     if separable is None:
         return np.asarray(prod.sum())
     if separable == "rows":
@@ -62,29 +69,22 @@ def _reduce(out: np.ndarray, upstream: np.ndarray, separable: Separable) -> np.n
     return prod.reshape(-1, prod.shape[-1]).sum(axis=0)
 
 
-def _groups(shape: tuple[int, ...], separable: Separable) -> list[np.ndarray]:
-    """Boolean masks of elements perturbed together in one evaluation."""
-    if separable is None:
-        masks = []
-        for flat in range(int(np.prod(shape))):
-            m = np.zeros(shape, dtype=bool)
-            m.flat[flat] = True
-            masks.append(m)
-        return masks
-    if separable == "rows":  # one column of every row at once
-        rest = shape[1:]
-        masks = []
-        for flat in range(int(np.prod(rest)) if rest else 1):
-            m = np.zeros(shape, dtype=bool)
-            m.reshape(shape[0], -1)[:, flat] = True
-            masks.append(m)
-        return masks
-    masks = []  # "columns": one row of every column at once
-    for r in range(shape[0]):
-        m = np.zeros(shape, dtype=bool)
-        m[r, ...] = True
-        masks.append(m)
-    return masks
+def _groups(shape: tuple[int, ...], separable: Separable) -> list[tuple[object, ...]]:
+    """Index tuples of the elements perturbed together in one evaluation.
+
+    Plain slices, not boolean masks: indexing with them is a view, and the
+    readings of a group come back in the order the slice walks its elements.
+    """
+    if len(shape) == 0:
+        return [()]
+    if separable == "rows" and len(shape) >= 2:  # one column of every row at once
+        return [(slice(None),) + tuple(np.unravel_index(j, shape[1:])) for j in
+                range(int(np.prod(shape[1:])))]
+    if separable == "columns" and len(shape) >= 2:  # one row of every column at once
+        return [(r,) for r in range(shape[0])]
+    if separable is not None:  # 1-D: every element is its own row (or column)
+        return [(slice(None),)]
+    return [tuple(np.unravel_index(f, shape)) for f in range(int(np.prod(shape)))]
 
 
 def numeric_vjp(
@@ -105,29 +105,25 @@ def numeric_vjp(
     * ``stencil``: 3 (``(f(x+h) - f(x-h)) / 2h``, error O(h^2)) or 5 (error O(h^4)).
     * ``step``: the base step; the default is the stencil's optimum for float64.
 
-    ``fn`` is never handed an array it may keep: each call gets a fresh copy.
+    ``fn`` gets one working copy of ``x``, perturbed in place and restored.
     """
     x = np.array(x, dtype=np.float64)
     upstream = np.asarray(upstream, dtype=np.float64)
     base = step if step is not None else (CENTRAL_STEP if stencil == 3 else FIVE_POINT_STEP)
     h = step_sizes(x, base)
     grad = np.zeros(x.shape, dtype=np.float64)
-
-    def at(mask: np.ndarray, k: float) -> np.ndarray:
-        xp = x.copy()
-        xp[mask] = x[mask] + k * h[mask]
-        return _reduce(fn(xp), upstream, separable)
-
-    for mask in _groups(x.shape, separable):
-        if stencil == 3:
-            num = at(mask, 1.0) - at(mask, -1.0)
-            den = 2.0
-        else:
-            num = -at(mask, 2.0) + 8.0 * at(mask, 1.0) - 8.0 * at(mask, -1.0) + at(mask, -2.0)
-            den = 12.0
-        # Boolean indexing walks the masked elements in C order: rows in order
-        # for "rows", columns in order for "columns", matching the readings.
-        grad[mask] = np.asarray(num).ravel() / (den * h[mask])
+    offsets, weights, den = ((1.0, -1.0), (1.0, -1.0), 2.0) if stencil == 3 else (
+        (2.0, 1.0, -1.0, -2.0), (-1.0, 8.0, -8.0, 1.0), 12.0)
+    groups = _groups(x.shape, separable)
+    xp = x.copy()
+    for idx in groups:
+        num = 0.0
+        for k, w in zip(offsets, weights, strict=True):
+            xp[idx] = x[idx] + k * h[idx]
+            # read the result before restoring: fn's output may be a view of xp
+            num = num + w * _reduce(fn(xp), upstream, separable)
+            xp[idx] = x[idx]
+        grad[idx] = np.reshape(num, np.shape(grad[idx])) / (den * h[idx])
     return grad
 
 
