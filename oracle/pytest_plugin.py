@@ -12,9 +12,9 @@ every oracle setting, to catch typos.
 
 Tests are named ``nnfs-oracle::Component::check`` (e.g.
 ``nnfs-oracle::Layer_Dense::backward.dweights``), so ``-k`` selects them. Collection
-only lists names (it never runs the target); the first test of a component runs that
-component's checks once in this process's cache, in a child process, and every test
-of the component reads its verdict from there. A missing component skips its tests.
+only lists names (it never runs the target). The first test to run checks, in a
+child process, every component that has a selected test; the verdicts are cached
+in this process and each test reads its own. A missing component skips its tests.
 
 The xfails file holds one entry per line, with a reason after ``#``::
 
@@ -24,9 +24,9 @@ The xfails file holds one entry per line, with a reason after ``#``::
 
 Entries that pass are stale: a warning at the end of the session says so.
 
-Under pytest-xdist (``-n auto``) every worker collects the same tests; a worker runs
-a component the first time it meets one of its tests. ``--dist loadscope`` sends all
-the tests of a component to one worker, so each component runs once.
+Under pytest-xdist (``-n auto``) every worker collects the same tests, and a worker
+runs a component (alone) the first time it meets one of its tests. ``--dist
+loadscope`` sends all the tests of a component to one worker, so each runs once.
 """
 
 from __future__ import annotations
@@ -61,6 +61,8 @@ class _State:
     xfail_lines: dict[str, int]  # entry -> its line in the xfails file
     # per-process cache: component -> its result, or the reason the target is unusable
     cache: dict[str, ComponentResult | str] = dataclasses.field(default_factory=dict)
+    # components with at least one selected test, in book order
+    selected: list[str] = dataclasses.field(default_factory=list)
     # controller side: xfail entry -> {"passed": n, "failed": n}
     xfail_outcomes: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
 
@@ -263,11 +265,17 @@ class OracleItem(pytest.Item):
 
     def _result(self) -> ComponentResult | str:
         state = self._state()
-        cached = state.cache.get(self.component)
-        if cached is None:
-            cached = _run_component(state, self.component)
-            state.cache[self.component] = cached
-        return cached
+        if self.component not in state.cache:
+            if hasattr(self.config, "workerinput"):
+                # an xdist worker: the other components' tests may run elsewhere
+                batch = [self.component]
+            else:
+                # one process runs every selected test: one child for all their components
+                batch = [c for c in state.selected if c not in state.cache]
+                if self.component not in batch:
+                    batch.append(self.component)
+            state.cache.update(_run_components(state, batch))
+        return state.cache[self.component]
 
     def _xfail_entry(self) -> tuple[str, str] | None:
         from oracle.api import _matches, _split_key
@@ -374,20 +382,23 @@ def _find_check(result: ComponentResult, name: str) -> CheckResult | None:
     return None
 
 
-def _run_component(state: _State, component: str) -> ComponentResult | str:
-    """Run one component of the target (in a child process); a str is why it is unusable."""
+def _run_components(state: _State, components: list[str]) -> dict[str, ComponentResult | str]:
+    """Run some components of the target (in a child process).
+
+    Each gets its result, or (a str) the reason the target could not be checked.
+    """
     from oracle.api import restrict, run_settings
 
     try:
-        report: TargetReport = run_settings(state.target, restrict(state.settings, [component]))
-    except Exception as exc:  # reported once per component, as the failure of its tests
-        return f"{type(exc).__name__}: {exc}"
+        report: TargetReport = run_settings(state.target, restrict(state.settings, components))
+    except Exception as exc:  # reported as the failure of each of their tests
+        return dict.fromkeys(components, f"{type(exc).__name__}: {exc}")
     if report.error is not None:
-        return report.error
-    for c in report.components:
-        if c.name == component:
-            return c
-    return ComponentResult(component, None, "missing")
+        return dict.fromkeys(components, report.error)
+    out: dict[str, ComponentResult | str] = {c.name: c for c in report.components}
+    for name in components:
+        out.setdefault(name, ComponentResult(name, None, "missing"))
+    return out
 
 
 class _ActivePlugin:
@@ -424,6 +435,12 @@ class _ActivePlugin:
             report=pytest.CollectReport(root.nodeid, "passed", None, list(new))
         )
         items.extend(new)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        names = {item.component for item in session.items if isinstance(item, OracleItem)}
+        from oracle.adapt import COMPONENTS
+
+        self.state.selected = [c for c in COMPONENTS if c in names]
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call":
