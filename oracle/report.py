@@ -314,7 +314,14 @@ def render_table(reports: Sequence[TargetReport], *, color: bool = False) -> str
     out.append(row("passing", totals, []))
     out.append("codes: ok = passes, FAIL = fails, err = could not be checked, - = not found")
     if absent_everywhere:
-        out.append("not found in any target: " + ", ".join(absent_everywhere))
+        out.extend(
+            textwrap.wrap(
+                "not found in any target: " + ", ".join(absent_everywhere),
+                width=100,
+                subsequent_indent="    ",
+                break_long_words=False,
+            )
+        )
     clean = sum(1 for r in reports if r.exit_code == 0)
     failing = sum(1 for r in reports if r.exit_code == 1)
     unusable = sum(1 for r in reports if r.exit_code == 2)
