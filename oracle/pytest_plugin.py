@@ -61,6 +61,7 @@ class _State:
     xfail_lines: dict[str, int]  # entry -> its line in the xfails file
     # per-process cache: component -> its result, or the reason the target is unusable
     cache: dict[str, ComponentResult | str] = dataclasses.field(default_factory=dict)
+    unusable_shown: bool = False  # whether a test already showed why the target is unusable
     # components with at least one selected test, in book order
     selected: list[str] = dataclasses.field(default_factory=list)
     # controller side: xfail entry -> {"passed": n, "failed": n}
@@ -290,6 +291,12 @@ class OracleItem(pytest.Item):
         state = self._state()
         result = self._result()
         if isinstance(result, str):
+            if state.unusable_shown:  # the reason was shown in full once already
+                raise OracleFailure(
+                    f"the target {state.target!r} could not be checked "
+                    "(the reason is in the first failure)"
+                )
+            state.unusable_shown = True
             raise OracleFailure(f"the target {state.target!r} could not be checked:\n{result}")
         if result.status == "missing":
             pytest.skip(

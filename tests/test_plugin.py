@@ -199,3 +199,12 @@ def test_same_results_under_xdist(
     expected = {k: v for k, v in serial.parseoutcomes().items() if k in ("passed", "failed")}
     got = {k: v for k, v in parallel.parseoutcomes().items() if k in ("passed", "failed")}
     assert got == expected and expected.get("failed", 0) >= 1, parallel.stdout.str()
+
+
+def test_unusable_target_fails_its_tests_with_the_reason_once(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(broken="class Activation_ReLU(:\n    pass\n")
+    result = _run(pytester, "--oracle-target=broken.py", "-k", "Activation_ReLU")
+    result.assert_outcomes(failed=len(RELU_CHECKS))
+    out = result.stdout.str()
+    assert out.count("class Activation_ReLU(:") == 1
+    assert "Traceback" not in out
