@@ -683,6 +683,41 @@ def _runtime_error(
     return TargetLoadError(msg)
 
 
+def _drop_dependents(
+    kept: list[ast.stmt], dropped: list[ast.stmt]
+) -> tuple[list[ast.stmt], list[ast.stmt]]:
+    """Also drop call-free statements that read what only dropped code sets.
+
+    ``image = 255 - image`` after ``image = cv2.imread(...)`` is top-level computation, not
+    a constant: it goes with the statement it depends on, silently.
+    """
+    kept = list(kept)
+    dropped = list(dropped)
+    while True:
+        missing: set[str] = set()
+        for stmt in dropped:
+            missing |= _stored_names(stmt)
+        bound: set[str] = set()
+        moved: list[ast.stmt] = []
+        for stmt in kept:
+            candidate = not isinstance(stmt, (*_DEF_TYPES, ast.Import, ast.ImportFrom)) and not any(
+                isinstance(s, _DEF_TYPES) for s in _flat_defs([stmt])
+            )
+            reads = {
+                n.id
+                for n in ast.walk(stmt)
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+            }
+            if candidate and reads & (missing - bound):
+                moved.append(stmt)
+            else:
+                bound |= _stored_names(stmt)
+        if not moved:
+            return kept, sorted(dropped, key=lambda s: s.lineno)
+        kept = [s for s in kept if s not in moved]
+        dropped += moved
+
+
 def _exec_defs_only(module: types.ModuleType, src: _Source, state: _State) -> None:
     """Run the defining statements of ``src`` in ``module``'s namespace."""
     tree = _parse(src, lenient=True, notes=state.notes)
@@ -691,6 +726,7 @@ def _exec_defs_only(module: types.ModuleType, src: _Source, state: _State) -> No
     dropped: list[ast.stmt] = []
     for stmt in tree.body:
         (kept if _keepable(stmt, nnfs) else dropped).append(stmt)
+    kept, dropped = _drop_dependents(kept, dropped)
 
     stats = state.stats
     stats.files += 1
