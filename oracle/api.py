@@ -287,15 +287,15 @@ def run_settings(target: Any, settings: Settings) -> TargetReport:
 
     Never raises for a failing or unusable target: a load error lands in ``report.error``.
     """
-    from oracle import run
     from oracle.load import TargetLoadError
+    from oracle.run import run_namespace, run_target
 
     try:
         ns = _namespace_of(target)
         if ns is not None:
             namespace, label = ns
-            return run.run_namespace(namespace, label, settings)
-        return run.run_target(os.fspath(target), settings)
+            return run_namespace(namespace, label, settings)
+        return run_target(os.fspath(target), settings)
     except TargetLoadError as exc:  # a load error raised rather than reported
         label = os.fspath(target) if isinstance(target, (str, os.PathLike)) else repr(target)
         return TargetReport(str(label), error=str(exc))
