@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -192,8 +193,26 @@ def test_junit_xml_is_valid_and_counts() -> None:
     assert suites[1].find("testcase/error") is not None
 
 
+class _Tags(HTMLParser):
+    """Checks that every tag opened is closed, in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: object) -> None:
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.stack and self.stack[-1] == tag, (self.stack, tag)
+        self.stack.pop()
+
+
 def test_html_is_escaped() -> None:
     page = render_html(_report())
+    tags = _Tags()
+    tags.feed(page)
+    assert tags.stack == []
     assert "<table>" in page and "DenseLayer" in page
     assert "dvalues &lt;b&gt;" in page and "dvalues <b>" not in page
     assert "<pre>" in render_html(TargetReport("x<y>.py", error="boom <script>"))
