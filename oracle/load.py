@@ -133,13 +133,13 @@ def location(filename: str, lineno: int | None) -> str:
     """A place in a loaded target as a user knows it.
 
     ``location("/x/nn.ipynb", 140)`` -> ``"nn.ipynb, cell 12, line 3"``; for a ``.py`` file
-    ``"model.py, line 12"``.  Filenames this module did not load are shown by base name.
+    ``"model.py, line 12"``.  Paths are shown relative to the working directory when near it.
     """
     src = _SOURCES.get(filename)
     if src is not None:
         return src.where(lineno)
-    base = os.path.basename(filename) or filename
-    return base if lineno is None else f"{base}, line {lineno}"
+    shown = _display(filename) if os.path.isabs(filename) else filename
+    return shown if lineno is None else f"{shown}, line {lineno}"
 
 
 def _display(path: str) -> str:

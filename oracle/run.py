@@ -25,12 +25,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import select
+import selectors
 import signal
 import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -129,10 +130,17 @@ class _Outcome:
 
 
 class _Child:
-    def __init__(self, target: str, settings: Settings, components: list[str]) -> None:
+    def __init__(
+        self,
+        target: str,
+        settings: Settings,
+        components: list[str],
+        cancel: threading.Event | None = None,
+    ) -> None:
         self.target = target
         self.settings = settings
         self.components = components
+        self.cancel = cancel
         self.tail = bytearray()
         self.peak_kb = 0
 
@@ -234,11 +242,27 @@ class _Child:
     def _read(self, proc: subprocess.Popen[bytes], ev_r: int, out_r: int) -> _Outcome:
         outcome = _Outcome()
         timeout = float(self.settings.timeout)
+        buf = bytearray()
+        sel = selectors.DefaultSelector()  # not select.select: fds may be above FD_SETSIZE
+        sel.register(ev_r, selectors.EVENT_READ)
+        sel.register(out_r, selectors.EVENT_READ)
+        try:
+            return self._loop(proc, ev_r, sel, buf, outcome, timeout)
+        finally:
+            sel.close()
+
+    def _loop(
+        self,
+        proc: subprocess.Popen[bytes],
+        ev_r: int,
+        sel: selectors.BaseSelector,
+        buf: bytearray,
+        outcome: _Outcome,
+        timeout: float,
+    ) -> _Outcome:
         deadline = time.monotonic() + STARTUP_TIMEOUT
         current: str | None = None
         started = 0.0
-        buf = bytearray()
-        open_fds = [ev_r, out_r]
         last_sample = 0.0
 
         def handle(event: dict[str, Any]) -> bool:
@@ -290,20 +314,17 @@ class _Child:
             return False
 
         def read_ready(wait: float) -> None:
-            if not open_fds:
+            if not sel.get_map():
                 time.sleep(wait)
                 return
-            try:
-                ready, _, _ = select.select(open_fds, [], [], wait)
-            except InterruptedError:  # pragma: no cover
-                return
-            for fdx in ready:
+            for key, _ in sel.select(wait):
+                fdx = key.fd
                 try:
                     data = os.read(fdx, 65536)
                 except OSError:
                     data = b""
                 if not data:
-                    open_fds.remove(fdx)
+                    sel.unregister(fdx)
                 elif fdx == ev_r:
                     buf.extend(data)
                 else:
@@ -322,7 +343,7 @@ class _Child:
             if self._exited(proc):
                 # Collect what it wrote before dying (a result may be in the pipe).
                 end = time.monotonic() + 1.0
-                while open_fds and time.monotonic() < end:
+                while sel.get_map() and time.monotonic() < end:
                     read_ready(0.05)
                 if drain_events():
                     return outcome
@@ -330,6 +351,11 @@ class _Child:
                 outcome.failure = self._death_message(proc.returncode, current)
                 outcome.failed_component = current
                 outcome.failed_seconds = time.monotonic() - started if current else 0.0
+                return outcome
+            if self.cancel is not None and self.cancel.is_set():
+                self._kill(proc)
+                outcome.failure = "not finished: the run was interrupted"
+                outcome.failed_component = current
                 return outcome
             if now >= deadline:
                 self._kill(proc)
@@ -419,11 +445,15 @@ class _Child:
 # --------------------------------------------------------------------------- targets
 
 
-def run_target(target: str, settings: Settings) -> TargetReport:
+def run_target(
+    target: str, settings: Settings, *, cancel: threading.Event | None = None
+) -> TargetReport:
     """Check one target (file, notebook, directory or module name) in worker processes.
 
     Never raises for a bad or misbehaving target: an unusable target has ``report.error``
     set; a component that hangs, exits or crashes the worker is an ``error`` component.
+    ``cancel``: when set (from another thread), the worker is killed and the components not
+    yet checked are ``error`` ("interrupted").
     """
     t0 = time.monotonic()
     report = TargetReport(target, load_mode="import" if settings.import_mode else "defs-only")
@@ -445,7 +475,13 @@ def run_target(target: str, settings: Settings) -> TargetReport:
     try:
         while first or pending:
             first = False
-            child = _Child(target, settings, pending)
+            if cancel is not None and cancel.is_set():
+                if not found and not results:
+                    report.error = "not checked: the run was interrupted"
+                for name in pending:
+                    results[name] = _error(name, found.get(name), "not checked: interrupted")
+                break
+            child = _Child(target, settings, pending, cancel)
             out = child.run()
             if out.loaded is not None and not found:
                 found = dict(out.loaded.get("found") or {})
@@ -510,10 +546,17 @@ def run_targets(
     if not targets:
         return []
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(targets)))
-    if jobs == 1:
-        return [run_target(t, settings) for t in targets]
-    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="nnfs-oracle") as pool:
-        return list(pool.map(lambda t: run_target(t, settings), targets))
+    cancel = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="nnfs-oracle")
+    try:
+        futures = [pool.submit(run_target, t, settings, cancel=cancel) for t in targets]
+        return [f.result() for f in futures]
+    except BaseException:  # Ctrl-C: stop every worker now rather than after their targets
+        cancel.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 # --------------------------------------------------------------------------- in process

@@ -79,11 +79,10 @@ def _fix_sys_path() -> None:
     is put in front by the loader.
     """
     cwd = os.getcwd()
-    for entry in ("", cwd):
-        while entry in sys.path[:1]:
-            sys.path.pop(0)
-            if entry == cwd and os.path.abspath(cwd) != _ORACLE_ROOT:
-                sys.path.append(cwd)
+    if sys.path and sys.path[0] in ("", cwd):
+        sys.path.pop(0)
+        if os.path.abspath(cwd) != _ORACLE_ROOT and cwd not in sys.path:
+            sys.path.append(cwd)
 
 
 def _import_engine() -> Callable[..., Any]:
@@ -119,6 +118,23 @@ def _import_engine() -> Callable[..., Any]:
     if not callable(func):
         raise RuntimeError(f"{ENGINE_ENV}: {hook} is not callable")
     return func  # type: ignore[no-any-return]
+
+
+def _watch_parent(parent: int) -> None:
+    """Leave when the parent is gone, so an orphaned worker stuck in a loop cannot run forever.
+
+    A thread gets the GIL even from a pure-Python endless loop; the parent's own timeout
+    handles everything else.
+    """
+    import threading
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(70)
+
+    threading.Thread(target=watch, name="nnfs-oracle-watchdog", daemon=True).start()
 
 
 def _no_input(prompt: object = "") -> str:
@@ -214,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_dict(job["settings"])
         target = str(job["target"])
         components = [str(c) for c in job["components"]]
+        settings.target = settings.target or target  # for the replay lines
     except Exception as exc:
         events.emit(event="fatal", message=f"bad job file {args[0]}: {exc}")
         return 2
@@ -233,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc()
         _exit(3)
     builtins.input = _no_input
+    _watch_parent(os.getppid())
     limit_note = _apply_limits(settings.memory_mb)
     events.emit(event="ready")
 
