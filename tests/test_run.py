@@ -237,3 +237,20 @@ def test_run_namespace_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "called sys.exit(4) during the checks" in message(got["Activation_ReLU"])
     assert "ValueError: engine blew up" in message(got["Activation_Softmax"])
     assert got["Loss"].status == "missing"
+
+
+def test_cancel_stops_a_running_target_promptly() -> None:
+    import threading
+
+    cancel = threading.Event()
+    threading.Timer(1.0, cancel.set).start()
+    t0 = time.monotonic()
+    report = run.run_target(
+        HOSTILE, settings(timeout=60, components=["Activation_ReLU", "Loss"]), cancel=cancel
+    )
+    assert time.monotonic() - t0 < 15
+    if report.error is not None:  # interrupted while the worker was still starting
+        assert "interrupted" in report.error
+    else:
+        assert all(c.status == "error" for c in report.components)
+        assert "interrupted" in message(report.component("Activation_ReLU"))
