@@ -262,8 +262,12 @@ def _replay(settings: Settings, component: str) -> str:
 
 def _fd_precondition(ctx: P.Context, spec: S.Spec) -> CheckResult | None:
     """Finite differences certify only what is computed in float64."""
-    import numpy as np
-
+    if ctx.patched:
+        return CheckResult(
+            "finite_differences", "skip",
+            "nnfs.init() is active: np.dot rounds to float32 even where arrays stay float64, "
+            "too coarse for finite differences (the reference comparison covers the gradients)",
+        )
     try:
         out = P.evaluate(ctx, ctx.cls, S.typical(spec), backward=False).output
     except Exception:

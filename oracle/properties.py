@@ -195,6 +195,8 @@ def assert_matches(
             details={"worst_index": list(idx)},
         )
     if tol is None:
+        if magnitude is None:
+            magnitude = _magnitude(ctx, case, what.split()[0])
         dtype = g.dtype if g.dtype.kind == "f" else np.float64
         tol = nm.analytic_tolerance(e, dtype, terms=terms, magnitude=magnitude)
         if ctx.eps_floor > nm.EPS64 and tol.rtol < 64 * ctx.eps_floor * max(terms, 1):
@@ -272,7 +274,16 @@ def _magnitude(ctx: Context, case: Case, attr: str) -> float | None:
         }.get(attr) + _reg_magnitude(case, attr)
     if fam in ("activation", "dropout") and attr == "dinputs":
         # derivatives of ReLU, sigmoid and softmax are bounded by 1 per term
-        return m(case.dvalues) * (case.outputs or 1)
+        # (dropout's mask by 1/(1 - rate))
+        keep = 1.0 - float(case.ctor.get("rate", 0.0))
+        return m(case.dvalues) * (case.outputs or 1) / max(keep, 1e-3)
+    n = case.samples or 1
+    if fam == "loss":
+        # MSE's y - p can cancel: the rounding it carries is that of |y| + |p|
+        yp = m(case.y) + m(case.inputs)
+        return {"dinputs": 2.0 * yp / n, "output": yp * yp}.get(attr)
+    if fam == "combined" and attr == "dinputs":
+        return 1.0 / n
     return None
 
 
@@ -506,9 +517,11 @@ def stays_finite(ctx: Context, case: Case) -> None:
         eo = np.asarray(exp.output) if np.ndim(got.output) == np.ndim(exp.output) else np.mean(
             exp.output
         )
-        assert_matches(ctx, o, eo, "output (extreme inputs)", case)
+        assert_matches(ctx, o, eo, "output (extreme inputs)", case,
+                       magnitude=_magnitude(ctx, case, "output"))
     for attr, g in got.grads.items():
-        assert_matches(ctx, g, exp.grads[attr], f"{attr} (extreme inputs)", case)
+        assert_matches(ctx, g, exp.grads[attr], f"{attr} (extreme inputs)", case,
+                       magnitude=_magnitude(ctx, case, attr))
 
 
 def relu_kink_convention(ctx: Context, case: Case) -> None:
