@@ -710,6 +710,7 @@ def _drop_dependents(
             }
             if candidate and reads & (missing - bound):
                 moved.append(stmt)
+                missing |= _stored_names(stmt) - bound  # a chain goes in one pass
             else:
                 bound |= _stored_names(stmt)
         if not moved:
@@ -876,11 +877,22 @@ def _on_defs_error(
         return
 
     is_class = any(isinstance(s, ast.ClassDef) for s in _flat_defs([stmt]))
-    if isinstance(exc, NameError) and not is_class:  # a constant, a block or a function
-        state.notes.append(
-            f"`{src.line(stmt.lineno)}` skipped ({src.where(stmt.lineno)}): {exc} "
-            "(it depends on top-level code that defs-only loading does not run)"
+    if not is_class and isinstance(exc, Exception):  # a constant, a block or a function
+        why = (
+            f"{exc} (it depends on top-level code that defs-only loading does not run)"
+            if isinstance(exc, NameError)
+            else f"it raised {_describe_exception(exc)}"
         )
+        state.notes.append(f"`{src.line(stmt.lineno)}` skipped ({src.where(stmt.lineno)}): {why}")
+        stats = state.stats
+        stats.skipped += 1
+        for inner_stmt in _flat_defs([stmt]):
+            if isinstance(inner_stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                stats.functions -= 1
+            elif isinstance(inner_stmt, (ast.Assign, ast.AnnAssign)):
+                stats.constants -= 1
+            elif isinstance(inner_stmt, (ast.Import, ast.ImportFrom)):
+                stats.imports -= 1
         return
     doing = f"running the definitions in {src.display}"
     err = _runtime_error(exc, doing, state.roots, (src, stmt.lineno))

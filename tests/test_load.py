@@ -340,3 +340,20 @@ def test_not_a_notebook(tmp_path: Path, content: str, expected: str) -> None:
     target = tmp_path / "bad.ipynb"
     target.write_text(content)
     assert expected in load_error(target)
+
+
+def test_failing_function_definition_is_skipped_but_a_class_is_not(tmp_path: Path) -> None:
+    target = tmp_path / "jit.py"
+    target.write_text(
+        "import numba_not_installed_qq as numba\n"
+        "@numba.njit\ndef fast(x):\n    return x\n"
+        "class Activation_ReLU:\n    pass\n"
+    )
+    loaded = load_target(target)
+    assert "Activation_ReLU" in loaded.namespace and "fast" not in loaded.namespace
+    assert "`def fast(x):` skipped (" in notes(loaded) and "ModuleNotFoundError" in notes(loaded)
+    assert "kept 1 definition (1 class, 0 functions" in loaded.notes[0]
+    target.write_text(
+        "import numba_not_installed_qq as numba\n@numba.jitclass\nclass A:\n    pass\n"
+    )
+    assert "class A uses it" in load_error(target)
