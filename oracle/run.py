@@ -161,6 +161,11 @@ class _Child:
             NUMEXPR_NUM_THREADS="1",
             MPLBACKEND="Agg",  # plt.show() in the target must not open a window and wait
         )
+        # Hypothesis's cache directory would otherwise appear in the learner's folder.
+        env.setdefault(
+            "HYPOTHESIS_STORAGE_DIRECTORY",
+            os.path.join(tempfile.gettempdir(), "nnfs-oracle-hypothesis"),
+        )
         return env
 
     def run(self) -> _Outcome:
