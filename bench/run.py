@@ -47,6 +47,7 @@ for _var in _THREAD_VARS:
 import argparse  # noqa: E402
 import cProfile  # noqa: E402
 import datetime  # noqa: E402
+import functools  # noqa: E402
 import importlib.util  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
@@ -602,7 +603,7 @@ def cs231n_numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
                               h: float = CS231N_STEP) -> np.ndarray:
     """CS231n's eval_numerical_gradient (central differences, one coordinate at a time)."""
     grad = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
+    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])  # type: ignore[list-item]
     while not it.finished:
         ix = it.multi_index
         oldval = x[ix]
@@ -636,7 +637,7 @@ def _with_gradient(form: TorchForm, g: np.ndarray) -> Callable[..., Any]:
         parts.append(torch.from_numpy(np.ascontiguousarray(g[i:i + a.size].reshape(a.shape))))
         i += a.size
 
-    class Checked(torch.autograd.Function):
+    class Checked(torch.autograd.Function):  # type: ignore[name-defined,misc]
         @staticmethod
         def forward(ctx: Any, *xs: Any) -> Any:
             return form.fn(*xs)
@@ -695,6 +696,21 @@ EVALS: dict[str, Callable[[int], int]] = {
     "scipy.check_grad": lambda n: n + 1,
     "torch.full": lambda n: 2 * n,
 }
+
+
+def warm_up(use_torch: bool) -> None:
+    """Run every library once on a tiny problem: their one-time costs (lazy imports, torch's
+    dispatcher) are then paid before any timing, not by the first workload's warm-up."""
+    w = dense_workload(2)
+    w.analytic = w.floor()
+    for name in CHECKERS:
+        if name.startswith("torch") and not use_torch:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            CHECKER_FUNCS[name](w, w.target)
+    if use_torch:
+        torch_numerical_gradient(w)
 
 
 # --------------------------------------------------------------------------- running a workload
@@ -862,6 +878,7 @@ def sensitivity(w: Workload, use_torch: bool, log: Callable[[str], None]) -> dic
             out["checkers"][name] = {"skipped": "not run at this size (memory)"}
             continue
         func = CHECKER_FUNCS[name]
+        res: dict[str, Any]
         try:
             res = {
                 "flags_correct_gradient": not func(w, w.target).ok,
@@ -1025,7 +1042,7 @@ def profile_checker(w: Workload, name: str, seconds: float = 1.0) -> dict[str, A
     t0 = time.perf_counter()
     func(w, w.target)
     calls = max(1, int(seconds / max(time.perf_counter() - t0, 1e-6)))
-    prof = cProfile.Profile()
+    prof = cProfile.Profile(time.process_time)
     prof.enable()
     for _ in range(calls):
         func(w, w.target)
@@ -1034,7 +1051,7 @@ def profile_checker(w: Workload, name: str, seconds: float = 1.0) -> dict[str, A
     br = attribute(stats)
     return {
         "workload": w.key, "checker": name, "profiled_calls": calls,
-        "seconds_per_call_under_profiler": br["total_profiled_seconds"] / calls,
+        "cpu_seconds_per_call_under_profiler": br["total_profiled_seconds"] / calls,
         "self_time_fraction": {k: v / br["total_profiled_seconds"]
                                for k, v in br["self_time_seconds"].items()},
         "top_self_time_per_call": _top(stats, 10, calls),
@@ -1135,7 +1152,7 @@ def end_to_end(target: Path, growth: Sequence[int], log: Callable[[str], None]) 
         out["linear_fit_cpu"] = {"seconds_per_example": b,
                                  "fixed_seconds": statistics.mean(cs) - b * statistics.mean(ms)}
     log("  cProfile of one in-process run (default profile)")
-    prof = cProfile.Profile()
+    prof = cProfile.Profile(time.process_time)
     w0 = time.perf_counter()
     prof.enable()
     in_process_run(None, "default")
@@ -1146,9 +1163,10 @@ def end_to_end(target: Path, growth: Sequence[int], log: Callable[[str], None]) 
     br["wall_seconds_under_profiler"] = wall
     br["key_cumulative_seconds"] = key_cumulative(stats)
     br["top_self_time"] = _top(stats)
-    br["note"] = ("cProfile slows Python-heavy code (Hypothesis) more than NumPy-heavy code; "
-                  "'charged_to_owner' charges NumPy, builtins and the standard library to the "
-                  "nearest calling function in hypothesis/, oracle/ or reference/")
+    br["note"] = ("CPU time (cProfile with time.process_time); cProfile slows Python-heavy "
+                  "code (Hypothesis) more than NumPy-heavy code; 'charged_to_owner' charges "
+                  "NumPy, builtins and the standard library to the nearest calling function in "
+                  "hypothesis/, oracle/ or reference/")
     out["breakdown"] = br
     log("    charged to owner: " + ", ".join(
         f"{k} {v:.0%}" for k, v in br["charged_to_owner_fraction"].items()))
@@ -1166,94 +1184,120 @@ def _slope(xs: Sequence[float], ys: Sequence[float]) -> float:
 # --------------------------------------------------------------------------- goals
 
 
+def judged_clock(res: dict[str, Any]) -> tuple[str, str]:
+    """Wall-clock time unless other processes oversubscribed the CPUs during the run; then
+    the CPU time of our single-threaded processes (what the wall time is on an idle machine)."""
+    meta = res["meta"]
+    cores = meta.get("cpu_count") or 1
+    loads = [x for key in ("loadavg_start", "loadavg_end", "loadavg_e2e_start",
+                           "loadavg_e2e_end") for x in meta.get(key, [])[:1]]
+    if loads and max(loads) > cores:
+        return "cpu_seconds", (f"CPU time: the machine was oversubscribed by other processes "
+                               f"(1-minute load average up to {max(loads):.1f} on {cores} CPUs)")
+    return "seconds", "wall-clock time"
+
+
 def goals(res: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each goal of the issue, measured twice (wall clock and CPU time), judged on one."""
     W = res["workloads"]
+    clock, why = judged_clock(res)
     out: list[dict[str, Any]] = []
 
-    def add(goal: str, measured: Any, threshold: str, met: bool | None, detail: str = "",
-            **extra: Any) -> None:
-        out.append({"goal": goal, "measured": measured, "threshold": threshold, "met": met,
-                    "detail": detail, **extra})
+    def add(goal: str, wall: Any, cpu: Any, threshold: str, test: Callable[[Any], bool | None],
+            detail: str = "") -> None:
+        met_wall, met_cpu = test(wall), test(cpu)
+        out.append({
+            "goal": goal, "threshold": threshold,
+            "measured": cpu if clock == "cpu_seconds" else wall,
+            "met": met_cpu if clock == "cpu_seconds" else met_wall,
+            "judged_on": why, "measured_wall": wall, "met_wall": met_wall,
+            "measured_cpu": cpu, "met_cpu": met_cpu, "detail": detail,
+        })
 
-    def sec(key: str, name: str, clock: str = "seconds") -> float | None:
-        e = W.get(key, {}).get("checkers", {}).get(name, {}) if name != "floor" else \
-            W.get(key, {}).get("floor", {})
-        return e.get(clock)
+    def sec(key: str, name: str, clk: str) -> float | None:
+        row = W.get(key, {})
+        e = row.get("floor", {}) if name == "floor" else row.get("checkers", {}).get(name, {})
+        v = e.get(clk)
+        if v is None and e.get("extrapolated") and clk == "cpu_seconds":
+            v = e.get("seconds")  # extrapolations are from single-threaded costs
+        return v
 
-    def ratio_floor(name: str, clock: str) -> dict[str, float]:
-        r = {}
-        for k in W:
-            s, f = sec(k, name, clock), sec(k, "floor", clock)
-            if s is not None and f:
-                r[k] = s / f
+    def ratios(num: str, den: str, clk: str, keys: Sequence[str] | None = None) -> dict[str, Any]:
+        r: dict[str, Any] = {}
+        for k in keys if keys is not None else W:
+            a, b = sec(k, num, clk), sec(k, den, clk)
+            r[k] = round(a / b, 2) if a is not None and b else None
         return r
 
-    for name, lim, goal in (("oracle.reference", 5.0, "reference comparison within 5x the floor"),
-                            ("oracle.screen", 3.0, "directional screen within 3x the floor")):
-        wall, cpu = ratio_floor(name, "seconds"), ratio_floor(name, "cpu_seconds")
-        worst = max(wall, key=wall.get) if wall else None
-        add(goal, {k: round(v, 2) for k, v in wall.items()}, f"<= {lim}x floor on every workload",
-            all(v <= lim for v in wall.values()) if wall else None,
-            f"worst: {worst} at {wall[worst]:.2f}x wall ({cpu.get(worst, float('nan')):.2f}x CPU)"
-            if worst else "not measured",
-            measured_cpu={k: round(v, 2) for k, v in cpu.items()})
+    def all_at_most(lim: float) -> Callable[[dict[str, Any]], bool | None]:
+        def test(d: dict[str, Any]) -> bool | None:
+            vals = [v for v in d.values() if v is not None]
+            return all(v <= lim for v in vals) if vals else None
+        return test
 
-    def speedup(key: str, clock: str = "seconds") -> float | None:
-        a, b = sec(key, "torch.full", clock), sec(key, "oracle.fd", clock)
-        return a / b if a and b else None
+    def all_at_least(lim: float) -> Callable[[dict[str, Any]], bool | None]:
+        def test(d: dict[str, Any]) -> bool | None:
+            vals = list(d.values())
+            if not vals or any(v is None for v in vals):
+                return None
+            return all(v >= lim for v in vals)
+        return test
 
+    add("reference comparison within 5x the floor",
+        ratios("oracle.reference", "floor", "seconds"),
+        ratios("oracle.reference", "floor", "cpu_seconds"), "<= 5x the floor on every workload",
+        all_at_most(5.0), "oracle.reference seconds / floor seconds, per workload")
     for keys, lim, values in ((("softmax", "cce", "softmax_cce"), 20.0, 320),
                               (("dense_64",), 100.0, 6208)):
-        sp = {k: speedup(k) for k in keys}
-        spc = {k: speedup(k, "cpu_seconds") for k in keys}
-        have = {k: v for k, v in sp.items() if v is not None}
         add(f"FD certification >= {lim:g}x faster than torch gradcheck full at {values:,} values",
-            {k: (round(v, 1) if v else None) for k, v in sp.items()}, f">= {lim:g}x",
-            all(v >= lim for v in have.values()) if have and len(have) == len(sp) else None,
-            "oracle.fd seconds vs torch.full seconds, same workload and run" if have else
-            f"not measured ({res['meta']['torch']})",
-            measured_cpu={k: (round(v, 1) if v else None) for k, v in spc.items()})
-    slower = {}
-    for k in W:
-        a, b = sec(k, "oracle.fd"), sec(k, "cs231n")
-        if a is not None and b is not None:
-            slower[k] = round(b / a, 2)
-    add("FD certification never slower than the CS231n loop", slower,
-        "cs231n / oracle.fd >= 1 on every workload",
-        all(v >= 1 for v in slower.values()) if slower else None,
-        "speed-up over the CS231n loop (extrapolated for the largest Dense workloads)")
+            ratios("torch.full", "oracle.fd", "seconds", keys),
+            ratios("torch.full", "oracle.fd", "cpu_seconds", keys), f">= {lim:g}x",
+            all_at_least(lim), "torch.full seconds / oracle.fd seconds" if res["meta"].get(
+                "torch") == "used" else f"not measured: torch {res['meta'].get('torch')}")
+    add("FD certification never slower than the CS231n loop",
+        ratios("cs231n", "oracle.fd", "seconds"), ratios("cs231n", "oracle.fd", "cpu_seconds"),
+        "cs231n / oracle.fd >= 1 on every workload", all_at_least(1.0),
+        f"the CS231n loop is extrapolated above {FULL_CAP:,} values")
     errs = {k: W[k]["checkers"].get("oracle.fd", {}).get("rel_err") for k in W}
     big = {k: W[k]["max_abs_gradient"] for k in W}
-    o1 = {k: v for k, v in errs.items() if v is not None and 0.1 <= big[k] <= 100}
-    add("FD certification relative error <= 1e-8 where gradients are O(1)",
-        {k: (f"{v:.2e}" if v is not None else None) for k, v in errs.items()}, "<= 1e-8",
-        all(v <= 1e-8 for v in o1.values()) if o1 else None,
-        "max|numeric - analytic| / max|analytic|; O(1) = max|gradient| in [0.1, 100]: "
-        + ", ".join(f"{k} {big[k]:.3g}" for k in W))
+    o1 = {k: v for k, v in errs.items() if 0.1 <= big[k] <= 100}
+    add("FD certification relative error <= 1e-8 where gradients are O(1)", o1, o1, "<= 1e-8",
+        lambda d: all(v is not None and v <= 1e-8 for v in d.values()) if d else None,
+        "max|numeric - analytic| / max|analytic| of oracle.fd; O(1) = max|gradient| in "
+        "[0.1, 100]; all workloads: " + ", ".join(
+            f"{k} {errs[k]:.1e} (max|g| {big[k]:.3g})" for k in W if errs[k] is not None))
     sens = res.get("sensitivity", {}).get("checkers", {}).get("oracle.fd", {})
     if sens and "skipped" not in sens:
-        add("FD certification sees a single entry off by 1% (Dense 32x64->64)", sens,
-            "flags both 1% cases, not the correct gradient",
-            sens["flags_1pct_on_largest_entry"] and sens["flags_1pct_on_median_entry"]
-            and not sens["flags_correct_gradient"])
+        def sees(d: dict[str, Any]) -> bool:
+            return bool(d["flags_1pct_on_largest_entry"] and d["flags_1pct_on_median_entry"]
+                        and not d["flags_correct_gradient"])
+        add("FD certification sees a single entry off by 1% (Dense 32x64->64)", sens, sens,
+            "flags both 1% cases and not the correct gradient", sees)
+    add("directional screen within 3x the floor", ratios("oracle.screen", "floor", "seconds"),
+        ratios("oracle.screen", "floor", "cpu_seconds"), "<= 3x the floor on every workload",
+        all_at_most(3.0), "oracle.screen seconds / floor seconds (the target's own forward + "
+        "backward that produced the gradient is not counted in the screen)")
     e2e = res.get("end_to_end", {})
     for profile, lim in (("default", 10.0), ("ci", 30.0)):
         r = e2e.get(f"cli_{profile}") or e2e.get(f"in_process_{profile}")
+        goal = f"nnfs-oracle check on a complete implementation, {profile} profile, <= {lim:g} s"
         if r is None:
-            add(f"nnfs-oracle check, {profile} profile, <= {lim:g} s wall", None, f"<= {lim:g} s",
-                None, "not measured (--no-e2e)")
+            add(goal, None, None, f"<= {lim:g} s", lambda v: None, "not measured (--no-e2e)")
             continue
-        add(f"nnfs-oracle check, {profile} profile, <= {lim:g} s wall",
-            round(r["wall_seconds"], 2), f"<= {lim:g} s", r["wall_seconds"] <= lim,
-            f"CPU {r['cpu_seconds']:.1f} s; sum of per-component seconds "
-            f"{r.get('sum_component_seconds', float('nan')):.1f}; exit {r.get('exit_code')}; "
-            f"load average at start of run {res['meta'].get('loadavg_start')}")
-    g = e2e.get("growth_exponent_cpu_seconds")
-    if g is not None:
+        def within(v: float, lim: float = lim) -> bool:
+            return v <= lim
+
+        add(goal, round(r["wall_seconds"], 2), round(r["cpu_seconds"], 2), f"<= {lim:g} s",
+            within,
+            f"{e2e.get('target')}; exit {r.get('exit_code')}; not passing: "
+            f"{r.get('not_passing')}; CPU = the command and its worker process")
+    gw, gc = e2e.get("growth_exponent_wall_seconds"), e2e.get("growth_exponent_cpu_seconds")
+    if gc is not None:
         add("cost of a run grows no faster than linearly in the number of examples",
-            round(g, 3), "log-log slope of CPU seconds vs max_examples <= 1 (+0.1 noise allowance)",
-            g <= 1.1, f"wall slope {e2e.get('growth_exponent_wall_seconds', float('nan')):.3f}; "
-            f"linear fit {e2e.get('linear_fit_cpu')}")
+            round(gw, 3), round(gc, 3),
+            "log-log slope of seconds vs max_examples <= 1 (+0.1 allowance for timing noise)",
+            lambda v: v <= 1.1, f"max_examples {[r['max_examples'] for r in e2e['growth']]}; "
+            f"linear fit on CPU: {e2e.get('linear_fit_cpu')}")
     return out
 
 
@@ -1340,10 +1384,12 @@ def table(res: dict[str, Any]) -> str:
         lines += ["", "Dense scaling: fitted exponent of time vs values checked (measured points)"]
         for name, e in sc.items():
             lines.append(f"  {name:26s} {e['exponent']:.2f}  ({e['points']} points)")
-    lines += ["", "goals"]
+    lines += ["", f"goals (judged on {judged_clock(res)[1]})"]
     for g in res.get("goals", []):
         met = {True: "MET", False: "NOT MET", None: "n/a"}[g["met"]]
-        lines.append(f"  [{met:7s}] {g['goal']}: {g['measured']}")
+        lines.append(f"  [{met:7s}] {g['goal']}: {g['measured']}"
+                     + ("" if g["measured"] == g["measured_wall"] else
+                        f"  (wall: {g['measured_wall']})"))
         if g.get("detail"):
             lines.append(f"            {g['detail']}")
     return "\n".join(lines)
@@ -1455,10 +1501,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not use_torch:
         log("torch is not installed: the torch.full and torch.fast columns are skipped")
     bench = Bench(budget, use_torch, log)
+    if not args.no_checkers:
+        log("warming up every library on a tiny problem (excluded)")
+        warm_up(use_torch)
     sizes = [n for n in DENSE_SIZES if not args.quick or n <= 64]
     builders: list[Callable[[], Workload]] = [softmax_workload, cce_workload, combined_workload,
                                               spiral_workload]
-    builders += [lambda n=n: dense_workload(n) for n in sizes]
+    builders += [functools.partial(dense_workload, n) for n in sizes]
     if args.no_checkers:
         builders = []
     if builders:
@@ -1477,8 +1526,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     res["scaling"] = scaling(res["workloads"])
     if not args.no_e2e:
         log("end to end")
+        res["meta"]["loadavg_e2e_start"] = [round(x, 2) for x in os.getloadavg()]
         growth = (5, 10) if args.quick else (5, 10, 20, 40)
         res["end_to_end"] = end_to_end(target, growth, log)
+        res["meta"]["loadavg_e2e_end"] = [round(x, 2) for x in os.getloadavg()]
     res["meta"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     res["meta"]["elapsed_seconds"] = round(time.perf_counter() - started, 1)
     res["goals"] = goals(res)
