@@ -12,7 +12,8 @@ No profile has a deadline: several properties run finite differences or
 machine, and a timing-dependent failure is a flaky failure.  No health check is
 suppressed here beyond what the built-in ``ci`` profile already suppresses.
 
-The active profile is printed in the pytest header.
+The active profile is printed in the pytest header.  ``--hypothesis-profile``
+takes precedence over the environment variable.
 """
 
 from __future__ import annotations
@@ -26,14 +27,22 @@ settings.register_profile("dev", max_examples=30, deadline=None)
 settings.register_profile("ci", parent=settings.get_profile("ci"), deadline=None)
 settings.register_profile("thorough", max_examples=2000, deadline=None)
 
-_DEFAULT = "ci" if os.environ.get("CI") else "dev"
-PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or _DEFAULT
-if PROFILE not in ("dev", "ci", "thorough", "default"):
-    raise pytest.UsageError(
-        f"HYPOTHESIS_PROFILE={PROFILE!r} is not a profile of this suite: "
-        "use dev, ci or thorough"
-    )
-settings.load_profile(PROFILE)
+PROFILES = ("dev", "ci", "thorough")
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Before collection: test modules read the active settings when they are imported.
+    global PROFILE
+    explicit = config.getoption("hypothesis_profile", default=None)
+    if explicit:  # --hypothesis-profile wins, as Hypothesis's own plugin has it
+        PROFILE = explicit
+    if PROFILE not in PROFILES:
+        raise pytest.UsageError(
+            f"HYPOTHESIS_PROFILE={PROFILE!r} is not a profile of this suite; "
+            f"use one of {', '.join(PROFILES)}"
+        )
+    settings.load_profile(PROFILE)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -41,6 +50,6 @@ def pytest_report_header(config: pytest.Config) -> str:
     return (
         f"hypothesis profile: {PROFILE} (max_examples={s.max_examples}, "
         f"derandomize={s.derandomize}, deadline={s.deadline}, "
-        f"database={'none' if s.database is None else type(s.database).__name__}); "
-        "set HYPOTHESIS_PROFILE=dev|ci|thorough"
+        f"database={'none' if s.database is None else 'on'}); "
+        f"choose with HYPOTHESIS_PROFILE={'|'.join(PROFILES)}"
     )
