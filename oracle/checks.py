@@ -87,6 +87,8 @@ def _plan(spec: S.Spec, name: str) -> _Plan | None:
         return _Plan(P.dropout_eval_is_identity, spec.cases, examples=0.25)
     if name == "calculate":
         return _Plan(P.calculate_is_the_mean, spec.cases)
+    if name == "calculate_accumulated":
+        return _Plan(P.accumulated_is_the_mean_over_samples, spec.cases, examples=0.5)
     if name == "regularization_loss":
         return _Plan(P.regularization_loss_matches_reference, spec.cases)
     if spec.family == "optimizer":

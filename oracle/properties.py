@@ -822,6 +822,39 @@ def calculate_is_the_mean(ctx: Context, case: Case) -> None:
                    "calculate() (mean of the per-sample losses)", case)
 
 
+def accumulated_is_the_mean_over_samples(ctx: Context, case: Case) -> None:
+    """After new_pass() and two batches of different sizes, calculate_accumulated() is the
+    mean over all samples (not the mean of the batch means)."""
+    batches = [np.array(case.inputs, copy=True), np.array(case.extra["second_batch"], copy=True)]
+    queue = list(batches)
+
+    class _Probe(ctx.cls):  # type: ignore[name-defined,misc]
+        def forward(self, y_pred: Any, y_true: Any) -> Any:  # noqa: ARG002
+            return queue.pop(0).copy()
+
+    loss = construct(_Probe)
+    new_pass = getattr(loss, "new_pass", None)
+    acc = getattr(loss, "calculate_accumulated", None)
+    if not callable(new_pass) or not callable(acc):
+        raise NotApplicable("no new_pass()/calculate_accumulated() (chapters before 19)")
+    new_pass()
+    for b in batches:
+        loss.calculate(np.zeros((len(b), 1)), np.zeros(len(b)))
+    out = acc()
+    if isinstance(out, tuple):
+        out = out[0]
+    expected = np.mean(np.concatenate(batches))
+    try:
+        assert_matches(ctx, np.asarray(out, dtype=np.float64), np.asarray(expected),
+                       "calculate_accumulated()", case)
+    except Mismatch as m:
+        m.hint = m.hint or (
+            "calculate_accumulated() divides the sum of every per-sample loss since new_pass() "
+            "by the number of SAMPLES seen (accumulated_count += len(sample_losses)), not batches"
+        )
+        raise
+
+
 def regularization_loss_matches_reference(ctx: Context, case: Case) -> None:
     from reference import Layer_Dense, Loss
 

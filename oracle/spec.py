@@ -198,11 +198,12 @@ def optimizer_cases(
 def loss_base_cases(draw: Any) -> Case:
     n = draw(_N)
     per = draw(nst.inputs((n,), scale=5.0, seeded=FAST))
+    second = draw(nst.inputs((draw(_N),), scale=5.0, seeded=FAST))  # a batch of another size
     layers = []
     for _ in range(draw(st.integers(1, 3))):
         c = draw(dense_cases(regularized=True, l1=True))
         layers.append(c)
-    return Case(inputs=per, extra={"layers": layers})
+    return Case(inputs=per, extra={"layers": layers, "second_batch": second})
 
 
 # --------------------------------------------------------------------------- kinks
@@ -276,11 +277,11 @@ def _derive_checks(s: Spec) -> tuple[str, ...]:
             out.append("momentum")
         return tuple(out)
     if f == "loss_base":
-        return ("calculate", "regularization_loss")
+        return ("calculate", "calculate_accumulated", "regularization_loss")
     if f == "dropout":
         return ("dropout.mask", "dropout.backward", "dropout.rate", "dropout.eval", "no_mutation")
     if f == "input":
-        return ("forward", "no_mutation")
+        return ("forward", "no_mutation", "dtype")
     out = ["forward"] + [f"backward.{g}" for g in s.grads]
     if s.regularized is not None:
         out.append("regularization")
@@ -466,7 +467,8 @@ def typical(spec: Spec, variant: str = "cases") -> Case:
         )
     if f == "loss_base":
         layers = [typical(SPECS["Layer_Dense"], "regularized") for _ in range(2)]
-        return Case(inputs=rng.normal(size=(n,)), extra={"layers": layers})
+        return Case(inputs=rng.normal(size=(n,)),
+                    extra={"layers": layers, "second_batch": rng.normal(size=(n + 3,))})
     raise ValueError(f"no typical case for family {f}")
 
 
