@@ -72,6 +72,32 @@ PROBABILITY_FLOOR = 1e-2
 _FLOAT64 = np.dtype(np.float64)
 
 
+_CACHE: dict[Any, Any] = {}
+
+
+def _cached(fn: Any) -> Any:
+    """Memoise a strategy constructor on hashable arguments.
+
+    Strategies are immutable, and building one (plus Hypothesis's validation of
+    it) costs more than drawing from it: a composite case that rebuilt its
+    strategies on every draw spent most of its time there.
+    """
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            key = (fn.__name__, args, tuple(sorted(kwargs.items())))
+            hash(key)
+        except TypeError:  # an array argument: build afresh
+            return fn(*args, **kwargs)
+        if key not in _CACHE:
+            _CACHE[key] = fn(*args, **kwargs)
+        return _CACHE[key]
+
+    return wrapper
+
+
 def _seeded(shape: tuple[int, ...], make: Any) -> st.SearchStrategy[np.ndarray]:
     """One Hypothesis integer seeds a NumPy generator that makes the whole array.
 
@@ -118,6 +144,7 @@ def _sizes(name: str, min_value: int, max_value: int) -> st.SearchStrategy[int]:
     return st.integers(min_value, max_value)
 
 
+@_cached
 def batch_sizes(*, min_value: int = 1, max_value: int = 8) -> st.SearchStrategy[int]:
     """Number of samples N (rows).
 
@@ -127,11 +154,13 @@ def batch_sizes(*, min_value: int = 1, max_value: int = 8) -> st.SearchStrategy[
     return _sizes("batch_sizes", min_value, max_value)
 
 
+@_cached
 def feature_sizes(*, min_value: int = 1, max_value: int = 6) -> st.SearchStrategy[int]:
     """Number of features / neurons per sample (columns)."""
     return _sizes("feature_sizes", min_value, max_value)
 
 
+@_cached
 def class_counts(*, min_value: int = 2, max_value: int = 6) -> st.SearchStrategy[int]:
     """Number of classes K for classification (at least 2)."""
     _check_int("class_counts: min_value", min_value, 2)
@@ -147,6 +176,7 @@ def _shape(shape: Any) -> tuple[int, ...]:
     return shape
 
 
+@_cached
 def floats_away_from(
     shape: Any,
     *,
@@ -173,6 +203,7 @@ def floats_away_from(
     return st.builds(lambda m, s: c + s * (margin + m), mags, signs)
 
 
+@_cached
 def inputs(
     shape: Any, *, scale: float = 3.0, seeded: bool = False
 ) -> st.SearchStrategy[np.ndarray]:
@@ -182,6 +213,7 @@ def inputs(
     return _floats(shape, -scale, scale, seeded)
 
 
+@_cached
 def relu_inputs(
     shape: Any, *, margin: float = KINK_MARGIN, scale: float = 3.0, seeded: bool = False
 ) -> st.SearchStrategy[np.ndarray]:
@@ -189,6 +221,7 @@ def relu_inputs(
     return floats_away_from(shape, center=0.0, margin=margin, scale=scale, seeded=seeded)
 
 
+@_cached
 def logits(
     shape: Any, *, large: bool = False, scale: float = 5.0, seeded: bool = False
 ) -> st.SearchStrategy[np.ndarray]:
@@ -208,6 +241,7 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+@_cached
 def probability_rows(
     samples: int, classes: int, *, floor: float = PROBABILITY_FLOOR, seeded: bool = False
 ) -> st.SearchStrategy[np.ndarray]:
@@ -228,6 +262,7 @@ def probability_rows(
     )
 
 
+@_cached
 def sparse_labels(
     samples: int, classes: int, *, seeded: bool = False
 ) -> st.SearchStrategy[np.ndarray]:
@@ -244,6 +279,7 @@ def one_hot(sparse: np.ndarray, classes: int) -> np.ndarray:
     return out
 
 
+@_cached
 def labels(
     samples: int, classes: int, *, seeded: bool = False
 ) -> st.SearchStrategy[tuple[np.ndarray, np.ndarray]]:
@@ -251,6 +287,7 @@ def labels(
     return sparse_labels(samples, classes, seeded=seeded).map(lambda s: (s, one_hot(s, classes)))
 
 
+@_cached
 def regression_targets(
     shape: Any, *, scale: float = 3.0, seeded: bool = False
 ) -> st.SearchStrategy[np.ndarray]:
@@ -269,6 +306,7 @@ def targets_away_from(
     )
 
 
+@_cached
 def binary_targets(
     shape: Any, *, soft: bool = False, seeded: bool = False
 ) -> st.SearchStrategy[np.ndarray]:
@@ -279,6 +317,7 @@ def binary_targets(
     return _ints(shape, 0, 1, seeded).map(lambda a: a.astype(np.float64))
 
 
+@_cached
 def binary_probabilities(
     shape: Any, *, floor: float = PROBABILITY_FLOOR, seeded: bool = False
 ) -> st.SearchStrategy[np.ndarray]:
@@ -299,6 +338,7 @@ def binary_probabilities(
     return _floats(shape, floor, 1.0 - floor, seeded)
 
 
+@_cached
 def upstream_gradients(shape: Any, *, seeded: bool = False) -> st.SearchStrategy[np.ndarray]:
     """Upstream gradients ``dvalues``: Gaussian-like, never all equal.
 
@@ -311,6 +351,7 @@ def upstream_gradients(shape: Any, *, seeded: bool = False) -> st.SearchStrategy
     return inputs(shape, scale=2.0, seeded=seeded).map(lambda g: g + ramp)
 
 
+@_cached
 def dense_parameters(
     n_inputs: int, n_neurons: int, *, l1: bool = False, scale: float = 1.0, seeded: bool = False
 ) -> st.SearchStrategy[tuple[np.ndarray, np.ndarray]]:
@@ -327,6 +368,7 @@ def dense_parameters(
     return st.tuples(w, b)
 
 
+@_cached
 def dropout_rates(*, min_value: float = 0.05, max_value: float = 0.9) -> st.SearchStrategy[float]:
     """Dropout rates (probability to DROP, the book's convention), in (0, 1)."""
     _check_float("dropout_rates: min_value", min_value, 0.0, 1.0, open_low=True)
@@ -336,6 +378,7 @@ def dropout_rates(*, min_value: float = 0.05, max_value: float = 0.9) -> st.Sear
     return st.floats(min_value, max_value)
 
 
+@_cached
 def regularization_strengths(*, allow_zero: bool = True) -> st.SearchStrategy[float]:
     """L1/L2 penalties lambda: 0 (term absent) or in [1e-4, 1]."""
     pos = st.floats(1e-4, 1.0)
@@ -350,6 +393,7 @@ _OPTIMIZER_DEFAULTS = {
 }
 
 
+@_cached
 def optimizer_hyperparameters(
     kind: str, *, decay: bool | None = None, momentum: bool | None = None
 ) -> st.SearchStrategy[dict[str, float]]:
@@ -386,6 +430,7 @@ def optimizer_hyperparameters(
     return st.fixed_dictionaries(fields)
 
 
+@_cached
 def gradient_sequences(
     shape: Any, *, steps: int = 3, tiny: bool | None = None, seeded: bool = False
 ) -> st.SearchStrategy[list[np.ndarray]]:
