@@ -1,5 +1,4 @@
 # corpus: bad
-# culprit: Activation_ReLU
 # bug: imports a module that does not exist and uses it inside Activation_ReLU.forward; Layer_Dense does not use it
 import numpy as np
 import nnfs_course_helpers as helpers
