@@ -450,8 +450,31 @@ class _Child:
 # --------------------------------------------------------------------------- targets
 
 
+#: Rough relative cost of checking each component (seconds on the reference, default
+#: profile), used only to balance the lanes of one target between workers.
+_COST = {
+    "Layer_Dense": 3.0, "Layer_Dropout": 1.0, "Loss": 1.5, "Optimizer_SGD": 2.0,
+    "Optimizer_Adagrad": 1.5, "Optimizer_RMSprop": 1.5, "Optimizer_Adam": 1.5,
+}
+
+
+def _lanes(wanted: list[str], lanes: int) -> list[list[str]]:
+    """Split components into ``lanes`` groups of similar total cost (greedy, longest first)."""
+    groups: list[list[str]] = [[] for _ in range(lanes)]
+    load = [0.0] * lanes
+    for name in sorted(wanted, key=lambda n: -_COST.get(n, 0.7)):
+        i = load.index(min(load))
+        groups[i].append(name)
+        load[i] += _COST.get(name, 0.7)
+    return [g for g in groups if g]
+
+
 def run_target(
-    target: str, settings: Settings, *, cancel: threading.Event | None = None
+    target: str,
+    settings: Settings,
+    *,
+    cancel: threading.Event | None = None,
+    lanes: int | None = None,
 ) -> TargetReport:
     """Check one target (file, notebook, directory or module name) in worker processes.
 
@@ -459,7 +482,41 @@ def run_target(
     set; a component that hangs, exits or crashes the worker is an ``error`` component.
     ``cancel``: when set (from another thread), the worker is killed and the components not
     yet checked are ``error`` ("interrupted").
+    ``lanes``: how many workers share this target's components (default: up to 2, one per
+    core); each loads the target itself, so a crash in one lane never touches the other.
     """
+    if lanes is None:
+        lanes = min(2, os.cpu_count() or 1)
+    wanted = _components_of(settings) if not _unknown_components(settings) else []
+    if lanes <= 1 or len(wanted) < 4:
+        return _run_lane(target, settings, cancel=cancel)
+    t0 = time.monotonic()
+    groups = _lanes(wanted, lanes)
+    with ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="nnfs-lane") as pool:
+        futures = [
+            pool.submit(
+                _run_lane, target, Settings.from_dict({**settings.to_dict(), "components": g}),
+                cancel=cancel,
+            )
+            for g in groups
+        ]
+        parts = [f.result() for f in futures]
+    report = parts[0]
+    errors = [p.error for p in parts if p.error is not None]
+    if errors:
+        report.error = errors[0]
+        report.components = []
+    else:
+        by_name = {c.name: c for p in parts for c in p.components}
+        report.components = [by_name[n] for n in wanted if n in by_name]
+    report.seconds = time.monotonic() - t0
+    return report
+
+
+def _run_lane(
+    target: str, settings: Settings, *, cancel: threading.Event | None = None
+) -> TargetReport:
+    """One worker (restarted after a crash or a timeout) for ``settings.components``."""
     t0 = time.monotonic()
     report = TargetReport(target, load_mode="import" if settings.import_mode else "defs-only")
     unknown = _unknown_components(settings)
@@ -550,11 +607,16 @@ def run_targets(
     """
     if not targets:
         return []
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(targets)))
+    requested = jobs or os.cpu_count() or 1
+    jobs = max(1, min(requested, len(targets)))
     cancel = threading.Event()
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="nnfs-oracle")
     try:
-        futures = [pool.submit(run_target, t, settings, cancel=cancel) for t in targets]
+        # Spare cores (fewer targets than jobs) go to lanes within each target.
+        lanes = max(1, requested // len(targets)) if len(targets) < requested else 1
+        futures = [
+            pool.submit(run_target, t, settings, cancel=cancel, lanes=lanes) for t in targets
+        ]
         return [f.result() for f in futures]
     except BaseException:  # Ctrl-C: stop every worker now rather than after their targets
         cancel.set()
