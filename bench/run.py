@@ -722,7 +722,7 @@ class Bench:
     use_torch: bool
     log: Callable[[str], None]
     results: dict[str, Any] = field(default_factory=dict)
-    eval_time: dict[tuple[str, str], float] = field(default_factory=dict)  # (key, np|torch)
+    eval_time: dict[tuple[str, str], float] = field(default_factory=dict)  # CPU s per eval
     calibration: dict[str, float] = field(default_factory=dict)  # checker -> overhead factor
 
     def applicable(self, name: str, w: Workload) -> str:
@@ -748,7 +748,7 @@ class Bench:
                 form = w.torch_form()
                 ts = [torch.from_numpy(a) for a in form.arrays]
                 t, _ = measure(lambda: form.fn(*ts), budget=0.1)
-            self.eval_time[key] = float(t.seconds or 0.0)
+            self.eval_time[key] = float(t.cpu_seconds or 0.0)
         return self.eval_time[key]
 
     def run_workload(self, w: Workload) -> dict[str, Any]:
@@ -794,8 +794,8 @@ class Bench:
             if name in EVALS:
                 kind = "torch" if name.startswith("torch") else "np"
                 evals = EVALS[name](w.values) * self.eval_seconds(w, kind)
-                if timing.seconds and evals > 0 and w.dense_n is not None:
-                    self.calibration[name] = timing.seconds / evals
+                if timing.cpu_seconds and evals > 0 and w.dense_n is not None:
+                    self.calibration[name] = timing.cpu_seconds / evals
             row["checkers"][name] = entry
             self.log(f"    {name:26s} {_fmt(timing.seconds):>10s}  rel err "
                      f"{_fmt_err(err):>8s}  verdict {entry['verdict_on_target']}")
@@ -817,10 +817,11 @@ class Bench:
             return Timing(skipped=f"above {FULL_CAP:,} values and no smaller Dense workload "
                           "to calibrate an extrapolation").to_dict()
         est = factor * EVALS[name](w.values) * per_eval
-        t = Timing(est, None, 0, 0, extrapolated=True,
+        t = Timing(est, est, 0, 0, extrapolated=True,
                    note=f"not run above {FULL_CAP:,} values: {EVALS[name](w.values):,} "
-                   f"evaluations x {per_eval * 1e6:.0f} us measured per evaluation x "
-                   f"{factor:.2f} overhead calibrated on the largest Dense workload run")
+                   f"evaluations x {per_eval * 1e6:.0f} us CPU measured per evaluation x "
+                   f"{factor:.2f} overhead calibrated on the largest Dense workload run "
+                   "(CPU time; the same number stands for the wall time of an idle machine)")
         self.log(f"    {name:26s} {_fmt(est):>10s}  (extrapolated)")
         return t.to_dict()
 
@@ -1111,6 +1112,77 @@ def import_cost() -> dict[str, Any]:
             "note": "scipy.stats is imported by the dropout.rate check (binomtest)"}
 
 
+_OWNER_STAGES = (  # the innermost frame in one of these directories names the stage
+    ("target's own code (the reference classes here)", f"{os.sep}reference{os.sep}"),
+    ("oracle numerics (finite differences, tolerances, compare)",
+     f"{os.sep}oracle{os.sep}numerics.py"),
+    ("case generation (oracle strategies and spec)", f"{os.sep}oracle{os.sep}strategies.py"),
+    ("case generation (oracle strategies and spec)", f"{os.sep}oracle{os.sep}spec.py"),
+    ("oracle engine (properties, adapter, diagnosis, checks)", f"{os.sep}oracle{os.sep}"),
+    ("hypothesis", f"{os.sep}hypothesis{os.sep}"),
+)
+#: Inside Hypothesis, the first of these functions found on the stack names the stage.
+_HYPOTHESIS_STAGES = (
+    ("function_digest", "hypothesis: reading the test's source (function_digest)"),
+    ("deterministic_PRNG", "hypothesis: seeding and restoring global RNGs per example"),
+    ("validate", "hypothesis: validating strategies"),
+    ("prep_args_kwargs_from_strategies", "hypothesis: drawing examples (generation)"),
+    ("shrink", "hypothesis: shrinking"),
+)
+
+
+def _stage(frame: Any) -> str:
+    frames = []
+    while frame is not None:
+        frames.append((frame.f_code.co_filename, frame.f_code.co_name))
+        frame = frame.f_back
+    names = {n for _f, n in frames}
+    for filename, _name in frames:  # innermost first
+        for label, needle in _OWNER_STAGES:
+            if needle in filename:
+                if label != "hypothesis":
+                    return label
+                for marker, hlabel in _HYPOTHESIS_STAGES:
+                    if marker in names:
+                        return hlabel
+                return "hypothesis: engine (everything else)"
+    return "other (imports, interpreter)"
+
+
+def sampled_breakdown(interval: float = 0.001) -> dict[str, Any]:
+    """Where one in-process run spends its CPU time, by sampling the stack on a CPU-time
+    timer (``ITIMER_PROF``) every ``interval`` seconds.  No per-call instrumentation, so
+    Python-heavy code is not inflated as under cProfile; a signal that arrives during a
+    long C call is handled when it returns (one sample, charged to its caller)."""
+    import signal
+
+    if not hasattr(signal, "setitimer"):
+        return {"skipped": "no signal.setitimer on this platform"}
+    counts: dict[str, int] = {}
+
+    def handler(_sig: int, frame: Any) -> None:
+        label = _stage(frame)
+        counts[label] = counts.get(label, 0) + 1
+
+    old = signal.signal(signal.SIGPROF, handler)
+    w0, c0 = time.perf_counter(), time.process_time()
+    signal.setitimer(signal.ITIMER_PROF, interval, interval)
+    try:
+        in_process_run(None, "default")
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0, 0)
+        signal.signal(signal.SIGPROF, old)
+    n = sum(counts.values()) or 1
+    return {
+        "samples": n, "interval_cpu_seconds": interval,
+        "wall_seconds": time.perf_counter() - w0, "cpu_seconds": time.process_time() - c0,
+        "fraction": {k: v / n for k, v in sorted(counts.items(), key=lambda kv: -kv[1])},
+        "note": "the innermost frame in reference/, oracle/ or hypothesis/ names the stage; "
+        "NumPy and the standard library count for their caller; inside Hypothesis the "
+        "functions on the stack name the stage (see _HYPOTHESIS_STAGES)",
+    }
+
+
 def end_to_end(target: Path, growth: Sequence[int], log: Callable[[str], None]) -> dict[str, Any]:
     out: dict[str, Any] = {"target": str(target.relative_to(ROOT)) if target.is_relative_to(ROOT)
                            else str(target)}
@@ -1148,6 +1220,10 @@ def end_to_end(target: Path, growth: Sequence[int], log: Callable[[str], None]) 
             out[f"growth_exponent_{clock}"] = _slope(xs, ys)
         ms = [r["max_examples"] for r in series]
         cs = [r["cpu_seconds"] for r in series]
+        out["growth_interval_exponents_cpu"] = {
+            f"{a}->{b}": math.log(cb / ca) / math.log(b / a)
+            for a, b, ca, cb in zip(ms, ms[1:], cs, cs[1:], strict=False)}
+        out["cpu_seconds_per_example"] = {m: c / m for m, c in zip(ms, cs, strict=True)}
         b = _slope(ms, cs)
         out["linear_fit_cpu"] = {"seconds_per_example": b,
                                  "fixed_seconds": statistics.mean(cs) - b * statistics.mean(ms)}
@@ -1168,6 +1244,10 @@ def end_to_end(target: Path, growth: Sequence[int], log: Callable[[str], None]) 
                   "NumPy, builtins and the standard library to the nearest calling function in "
                   "hypothesis/, oracle/ or reference/")
     out["breakdown"] = br
+    log("  sampled stacks of one in-process run (default profile)")
+    out["sampled_breakdown"] = sampled_breakdown()
+    log("    " + ", ".join(f"{k} {v:.0%}" for k, v in
+                          out["sampled_breakdown"]["fraction"].items()))
     log("    charged to owner: " + ", ".join(
         f"{k} {v:.0%}" for k, v in br["charged_to_owner_fraction"].items()))
     return out
@@ -1297,11 +1377,16 @@ def goals(res: dict[str, Any]) -> list[dict[str, Any]]:
             round(gw, 3), round(gc, 3),
             "log-log slope of seconds vs max_examples <= 1 (+0.1 allowance for timing noise)",
             lambda v: v <= 1.1, f"max_examples {[r['max_examples'] for r in e2e['growth']]}; "
-            f"linear fit on CPU: {e2e.get('linear_fit_cpu')}")
+            f"exponent per interval (CPU): {_rounded(e2e.get('growth_interval_exponents_cpu'))}"
+            f"; CPU seconds per example: {_rounded(e2e.get('cpu_seconds_per_example'))}")
     return out
 
 
 # --------------------------------------------------------------------------- output
+
+
+def _rounded(d: Any) -> Any:
+    return {k: round(v, 3) for k, v in d.items()} if isinstance(d, dict) else d
 
 
 def _fmt(s: float | None) -> str:
