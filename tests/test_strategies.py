@@ -319,7 +319,7 @@ PUBLIC_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "dropout_rates": nst.dropout_rates(),
     "regularization_strengths": nst.regularization_strengths(),
     "optimizer_hyperparameters": nst.optimizer_hyperparameters("adam"),
-    "gradient_sequences": nst.gradient_sequences((5, 5), steps=4),
+    "gradient_sequences": nst.gradient_sequences((3, 2), steps=3),
 }
 
 
@@ -333,6 +333,9 @@ def test_every_public_strategy_is_health_checked() -> None:
 def test_no_health_check_fails_under_the_default_settings(name: str, seeded: bool) -> None:
     """Hypothesis's default profile (all health checks on; its 200 ms deadline makes the
     too_slow limit 1 s for the first 10 draws; 100 examples), without an example database.
+
+    too_slow is the one wall-clock check: at these sizes (those of the spec table) the
+    slowest draw takes ~15 ms on a busy 2-core machine, 7x under its 100 ms per draw.
     """
     strategy = PUBLIC_STRATEGIES[name]
     if seeded:
@@ -357,7 +360,7 @@ def test_no_health_check_fails_under_the_default_settings(name: str, seeded: boo
                 (6, 5), floor=0.0 if "floor0" in name else nst.PROBABILITY_FLOOR, seeded=True),
             "upstream_gradients": lambda: nst.upstream_gradients((6, 5), seeded=True),
             "dense_parameters": lambda: nst.dense_parameters(5, 5, l1="l1" in name, seeded=True),
-            "gradient_sequences": lambda: nst.gradient_sequences((5, 5), steps=4, seeded=True),
+            "gradient_sequences": lambda: nst.gradient_sequences((3, 2), steps=3, seeded=True),
         }
         strategy = args[base]()
 
