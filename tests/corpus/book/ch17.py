@@ -1,7 +1,7 @@
 # corpus: book
 # culprit: Loss_MeanAbsoluteError
 # bug: chapter 17 form (forward without training, regularization_loss(layer)); MAE backward erratum
-# source: Sentdex/nnfs_book Chapter_17/Ch17_Final.py (MIT License), verbatim below this header
+# source: Sentdex/nnfs_book Chapter_17/Ch17_Final.py (MIT License), verbatim below this header; text taken from the public mirror Dev-Gaju/NNFS-book-with-Implementation
 import numpy as np
 import nnfs
 from nnfs.datasets import sine_data

@@ -1,7 +1,7 @@
 # corpus: book
 # culprit: Loss_MeanAbsoluteError
 # bug: the published MAE backward uses sign(y_true - y_pred), the opposite sign of the true gradient
-# source: Sentdex/nnfs_book Chapter_22/Ch22_Final.py (MIT License), verbatim below this header
+# source: Sentdex/nnfs_book Chapter_22/Ch22_Final.py (MIT License), verbatim below this header; text taken from the public mirror Dev-Gaju/NNFS-book-with-Implementation
 import numpy as np
 import nnfs
 import os
