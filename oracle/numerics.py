@@ -22,6 +22,7 @@ pairs of evaluations instead of d*n, and still sees a wrong single entry.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -181,10 +182,13 @@ class Tolerance:
     why: str = ""
 
     def violations(self, actual: np.ndarray, desired: np.ndarray) -> np.ndarray:
+        """Where the bound fails; a NaN on either side always fails (NaN <= x is False)."""
         a = np.asarray(actual, dtype=np.float64)
         d = np.asarray(desired, dtype=np.float64)
-        bad = ~(np.abs(a - d) <= self.atol + self.rtol * np.abs(d))
-        return bad | (np.isnan(a) != np.isnan(d))
+        bound = np.abs(d)
+        bound *= self.rtol
+        bound += self.atol
+        return ~(np.abs(a - d) <= bound)
 
 
 def fd_tolerance(scale: float, *, stencil: Literal[3, 5] = 3) -> Tolerance:
@@ -224,20 +228,42 @@ def analytic_tolerance(
     result that cancels (a softmax backward row sums to zero) is much smaller
     than the terms whose rounding it carries.
     """
-    eps = float(np.finfo(np.dtype(dtype)).eps) if np.dtype(dtype).kind == "f" else EPS64
-    eps = max(eps, EPS64)
-    mag = float(np.max(np.abs(desired))) if np.size(desired) else 1.0
-    if not np.isfinite(mag):
+    dt = np.dtype(dtype)
+    eps = _EPS.get(dt.char)
+    if eps is None:
+        eps = max(float(np.finfo(dt).eps), EPS64) if dt.kind == "f" else EPS64
+    d = np.asarray(desired)
+    mag = float(np.abs(d).max()) if d.size else 1.0
+    if not math.isfinite(mag):
         mag = 1.0
-    if magnitude is not None and np.isfinite(magnitude):
+    if magnitude is not None and math.isfinite(magnitude):
         mag = max(mag, float(magnitude))
     factor = 64.0 * max(terms, 1)
     return Tolerance(
         rtol=factor * eps,
         atol=factor * eps * max(mag, 1e-300),
-        why=f"{np.dtype(dtype).name} arithmetic: rtol = atol/max|expected| = "
-        f"64*{max(terms, 1)} terms*eps ({factor * eps:.1e})",
+        why=_AnalyticWhy(dt.name, max(terms, 1), factor * eps),  # type: ignore[arg-type]
     )
+
+
+_EPS = {"d": EPS64, "f": EPS32, "e": float(np.finfo(np.float16).eps)}
+
+
+class _AnalyticWhy(str):
+    """The explanation of an analytic tolerance, formatted only when a failure prints it."""
+
+    def __new__(cls, name: str, terms: int, rtol: float) -> _AnalyticWhy:
+        self = super().__new__(cls, "")
+        self._args = (name, terms, rtol)
+        return self
+
+    def __str__(self) -> str:
+        name, terms, rtol = self._args
+        return (f"{name} arithmetic: rtol = atol/max|expected| = 64*{terms} terms*eps "
+                f"({rtol:.1e})")
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
 
 
 # --------------------------------------------------------------------------- kinks
