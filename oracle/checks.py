@@ -191,7 +191,7 @@ def run_check(
         if pre is not None:
             return pre
     smallest: dict[str, Any] = {}
-    state = {"first_fail": None, "calls_after": 0}
+    state: dict[str, Any] = {"first_fail": None, "calls_after": 0}
 
     def body(case: S.Case) -> None:
         if state["first_fail"] is not None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -117,8 +117,9 @@ def numeric_vjp(
         (2.0, 1.0, -1.0, -2.0), (-1.0, 8.0, -8.0, 1.0), 12.0)
     groups = _groups(x.shape, separable)
     xp = x.copy()
+    idx: Any
     for idx in groups:
-        num = 0.0
+        num: Any = 0.0
         for k, w in zip(offsets, weights, strict=True):
             xp[idx] = x[idx] + k * h[idx]
             # read the result before restoring: fn's output may be a view of xp
@@ -251,6 +252,8 @@ _EPS = {"d": EPS64, "f": EPS32, "e": float(np.finfo(np.float16).eps)}
 
 class _AnalyticWhy(str):
     """The explanation of an analytic tolerance, formatted only when a failure prints it."""
+
+    _args: tuple[str, int, float]
 
     def __new__(cls, name: str, terms: int, rtol: float) -> _AnalyticWhy:
         self = super().__new__(cls, "")

@@ -266,12 +266,13 @@ def _magnitude(ctx: Context, case: Case, attr: str) -> float | None:
     if fam == "dense" and case.weights is not None:
         n_in, n_out = case.weights.shape
         n = case.samples or 1
-        return {
+        data = {
             "output": m(case.inputs) * m(case.weights) * n_in + m(case.biases),
             "dinputs": m(case.dvalues) * m(case.weights) * n_out,
             "dweights": m(case.inputs) * m(case.dvalues) * n,
             "dbiases": m(case.dvalues) * n,
-        }.get(attr) + _reg_magnitude(case, attr)
+        }.get(attr)
+        return None if data is None else data + _reg_magnitude(case, attr)
     if fam in ("activation", "dropout") and attr == "dinputs":
         # derivatives of ReLU, sigmoid and softmax are bounded by 1 per term
         # (dropout's mask by 1/(1 - rate))
@@ -485,10 +486,11 @@ def sparse_and_one_hot_agree(ctx: Context, case: Case) -> None:
     sp = evaluate(ctx, ctx.cls, case)
     oh = evaluate(ctx, ctx.cls, case, one_hot=True)
     ref = evaluate(ctx, ctx.spec.reference, case)
-    for what, a, b, r in (
+    rows: tuple[tuple[str, Any, Any, Any], ...] = (
         ("forward", sp.output, oh.output, ref.output),
         ("dinputs", sp.grads.get("dinputs"), oh.grads.get("dinputs"), ref.grads.get("dinputs")),
-    ):
+    )
+    for what, a, b, r in rows:
         if r is None or (what == "forward" and a is None):
             continue
         if np.ndim(a) == 0 and np.ndim(r) == 1:

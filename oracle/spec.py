@@ -37,14 +37,18 @@ def _summ(a: Any) -> str:
 
 @dataclass
 class Case:
-    """One drawn input for a component: what is passed to it, and the upstream gradient."""
+    """One drawn input for a component: what is passed to it, and the upstream gradient.
 
-    inputs: np.ndarray | None = None  # forward input (y_pred for losses, logits for combined)
-    y: np.ndarray | None = None  # labels or targets (sparse labels for classification)
-    y_one_hot: np.ndarray | None = None  # the one-hot twin of sparse labels
-    dvalues: np.ndarray | None = None  # upstream gradient for backward
-    weights: np.ndarray | None = None
-    biases: np.ndarray | None = None
+    The array fields are float64 (labels int64) arrays or None; typed ``Any`` because
+    every property reads the ones its family guarantees.
+    """
+
+    inputs: Any = None  # forward input (y_pred for losses, logits for combined)
+    y: Any = None  # labels or targets (sparse labels for classification)
+    y_one_hot: Any = None  # the one-hot twin of sparse labels
+    dvalues: Any = None  # upstream gradient for backward
+    weights: Any = None
+    biases: Any = None
     ctor: dict[str, Any] = field(default_factory=dict)  # constructor keyword arguments
     extra: dict[str, Any] = field(default_factory=dict)  # family-specific (grad sequences ...)
 
