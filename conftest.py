@@ -24,7 +24,16 @@ import pytest
 from hypothesis import settings
 
 settings.register_profile("dev", max_examples=30, deadline=None)
-settings.register_profile("ci", parent=settings.get_profile("ci"), deadline=None)
+try:
+    _builtin_ci = settings.get_profile("ci")
+except Exception:  # Hypothesis < 6.103 has no built-in "ci" profile: the same settings by hand
+    from hypothesis import HealthCheck
+
+    _builtin_ci = settings(
+        derandomize=True, database=None, print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+settings.register_profile("ci", parent=_builtin_ci, deadline=None)
 settings.register_profile("thorough", max_examples=2000, deadline=None)
 
 PROFILES = ("dev", "ci", "thorough")
