@@ -307,9 +307,11 @@ class Comparison:
 def compare(actual: np.ndarray, desired: np.ndarray, tol: Tolerance) -> Comparison:
     a = np.asarray(actual, dtype=np.float64)
     d = np.asarray(desired, dtype=np.float64)
-    bad = tol.violations(a, d)
-    if not bad.any():
+    # The common case first, in as few array operations as possible; the summary
+    # of a disagreement is only worked out when there is one.
+    if a.shape == d.shape and (np.abs(a - d) <= tol.atol + tol.rtol * np.abs(d)).all():
         return Comparison(True, 0, int(a.size), tolerance=tol)
+    bad = tol.violations(a, d)
     err = np.where(bad, np.abs(a - d), -1.0)
     err = np.where(np.isnan(err), np.inf, err)
     idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(err)), a.shape))
@@ -323,6 +325,22 @@ def compare(actual: np.ndarray, desired: np.ndarray, tol: Tolerance) -> Comparis
 
 # --------------------------------------------------------------------------- directional screen
 
+_DIRECTIONS: dict[tuple[tuple[int, ...], int], np.ndarray] = {}
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.max(np.abs(v))), 1e-300)
+
+
+def _direction(shape: tuple[int, ...], k: int) -> np.ndarray:
+    """The k-th fixed Gaussian direction for a shape (made once: creating a NumPy
+    generator costs more than a small layer's whole forward pass)."""
+    key = (tuple(shape), k)
+    v = _DIRECTIONS.get(key)
+    if v is None:
+        v = _DIRECTIONS[key] = _unit(np.random.default_rng(k).standard_normal(shape))
+    return v
+
 
 def directional_screen(
     fn: Fn,
@@ -332,6 +350,7 @@ def directional_screen(
     *,
     rng: np.random.Generator | None = None,
     directions: int = 1,
+    scale: float | None = None,
 ) -> tuple[bool, float, float]:
     """A fast screen: compare ``<grad, v>`` with the central difference of
     ``<G, fn(x)>`` along random Gaussian directions ``v`` (two evaluations each).
@@ -340,22 +359,26 @@ def directional_screen(
     of ``n`` entries shows only as about ``e/sqrt(n)``: a screen, not a
     certificate (:func:`numeric_vjp` is the certificate).  Returns
     ``(ok, numeric, analytic)`` for the last direction tried.
+
+    To screen several parameters at once, pass a function of one flat vector of
+    all of them (one direction through every parameter: two evaluations in all).
+    ``scale``: ``sum|G * fn(x)|`` (it sets the tolerance); by default it is read off
+    the two perturbed evaluations, which have that magnitude to O(h).
     """
-    rng = rng if rng is not None else np.random.default_rng(0)
     x = np.asarray(x, dtype=np.float64)
     g = np.asarray(grad, dtype=np.float64)
     up = np.asarray(upstream, dtype=np.float64)
     scale_x = max(1.0, float(np.max(np.abs(x)))) if x.size else 1.0
     ok, num, ana = True, 0.0, 0.0
-    for _ in range(directions):
-        v = rng.standard_normal(x.shape)
-        v /= max(float(np.max(np.abs(v))), 1e-300)
+    for k in range(directions):
+        v = _direction(x.shape, k) if rng is None else _unit(rng.standard_normal(x.shape))
         h = CENTRAL_STEP * scale_x
-        fp = float(np.sum(up * fn(x + h * v)))
-        fm = float(np.sum(up * fn(x - h * v)))
-        num = (fp - fm) / (2.0 * h)
+        out_p = up * np.asarray(fn(x + h * v), dtype=np.float64)
+        out_m = up * np.asarray(fn(x - h * v), dtype=np.float64)
+        num = (float(np.sum(out_p)) - float(np.sum(out_m))) / (2.0 * h)
         ana = float(np.sum(g * v))
-        scale = float(np.sum(np.abs(up * fn(x))))
+        if scale is None:  # the perturbed outputs have the magnitude of fn(x), to O(h)
+            scale = max(float(np.sum(np.abs(out_p))), float(np.sum(np.abs(out_m))))
         tol = fd_tolerance(scale)
         # |v|_1 bounds how many entries' errors add up in <grad, v>.
         bound = tol.atol * float(np.sum(np.abs(v))) + tol.rtol * float(np.sum(np.abs(g * v)))
