@@ -28,7 +28,9 @@ _ORIGINALS = {"dot": np.dot, "zeros": np.zeros, "eye": np.eye, "randn": np.rando
 def numpy_patched() -> bool:
     """Has ``nnfs.init()`` (or anything else) replaced NumPy's dot/zeros/eye/randn?"""
     funcs = (np.dot, np.zeros, np.eye, np.random.randn)
-    return any(not getattr(f, "__module__", "").startswith("numpy") for f in funcs)
+    # nnfs's wrappers are Python functions defined in nnfs.core; NumPy's own have a
+    # __module__ of "numpy" (or None for some builtins on older releases).
+    return any((getattr(f, "__module__", None) or "numpy").startswith("nnfs") for f in funcs)
 
 
 class Mismatch(AssertionError):
