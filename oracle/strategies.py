@@ -168,12 +168,23 @@ def class_counts(*, min_value: int = 2, max_value: int = 6) -> st.SearchStrategy
 
 
 def _shape(shape: Any) -> tuple[int, ...]:
-    if isinstance(shape, (int, np.integer)):
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
         shape = (int(shape),)
+    if not isinstance(shape, (tuple, list)) or not all(
+        isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in shape
+    ):
+        raise TypeError(f"shape must be an int or a tuple of ints, got {shape!r}")
     shape = tuple(int(s) for s in shape)
     if not shape or any(s < 1 for s in shape):
         raise ValueError(f"shape must have positive sizes, got {shape!r}")
     return shape
+
+
+def _check_flag(name: str, value: Any, *, optional: bool = False) -> None:
+    if isinstance(value, bool) or (optional and value is None):
+        return
+    kind = "True, False or None" if optional else "True or False"
+    raise TypeError(f"{name} must be {kind}, got {value!r}")
 
 
 @_cached
@@ -197,6 +208,15 @@ def floats_away_from(
     shape = _shape(shape)
     _check_float("floats_away_from: margin", margin, 0.0, 1e3)
     _check_float("floats_away_from: scale", scale, 0.0, 1e6)
+    _check_flag("floats_away_from: seeded", seeded)
+    try:
+        fits = np.broadcast_shapes(np.shape(center), shape) == shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(
+            f"floats_away_from: center of shape {np.shape(center)} does not broadcast to {shape}"
+        )
     mags = _floats(shape, 0.0, scale, seeded)
     signs = _ints(shape, 0, 1, seeded, np.int8).map(lambda b: 2 * b.astype(np.int8) - 1)
     c = np.asarray(center, dtype=np.float64)
@@ -228,6 +248,7 @@ def logits(
     """Pre-softmax scores.  ``large=True`` adds a per-row offset up to +-1000 and
     spreads up to 800, where ``exp`` overflows without max-subtraction."""
     shape = _shape(shape)
+    _check_flag("logits: large", large)
     base = inputs(shape, scale=scale, seeded=seeded)
     if not large:
         return base
@@ -274,6 +295,11 @@ def sparse_labels(
 
 def one_hot(sparse: np.ndarray, classes: int) -> np.ndarray:
     """The one-hot twin of sparse labels (float64, built without ``np.eye``)."""
+    sparse = np.asarray(sparse)
+    if sparse.size and (sparse.min() < 0 or sparse.max() >= classes):
+        raise ValueError(
+            f"one_hot: labels must be in [0, classes={classes}), got {sparse.min()}..{sparse.max()}"
+        )
     out = np.zeros((len(sparse), classes), dtype=np.float64)
     out[np.arange(len(sparse)), np.asarray(sparse, dtype=np.int64)] = 1.0
     return out
@@ -381,6 +407,7 @@ def dropout_rates(*, min_value: float = 0.05, max_value: float = 0.9) -> st.Sear
 @_cached
 def regularization_strengths(*, allow_zero: bool = True) -> st.SearchStrategy[float]:
     """L1/L2 penalties lambda: 0 (term absent) or in [1e-4, 1]."""
+    _check_flag("regularization_strengths: allow_zero", allow_zero)
     pos = st.floats(1e-4, 1.0)
     return (st.just(0.0) | pos) if allow_zero else pos
 
@@ -407,6 +434,8 @@ def optimizer_hyperparameters(
     """
     if kind not in _OPTIMIZER_DEFAULTS:
         raise ValueError(f"kind must be one of {sorted(_OPTIMIZER_DEFAULTS)}, got {kind!r}")
+    _check_flag("optimizer_hyperparameters: decay", decay, optional=True)
+    _check_flag("optimizer_hyperparameters: momentum", momentum, optional=True)
     base = _OPTIMIZER_DEFAULTS[kind]
     fields: dict[str, st.SearchStrategy[float]] = {
         "learning_rate": st.sampled_from([base["learning_rate"]]) | st.floats(1e-3, 1.0),
@@ -443,6 +472,7 @@ def gradient_sequences(
     """
     shape = _shape(shape)
     _check_int("gradient_sequences: steps", steps, 1, 50)
+    _check_flag("gradient_sequences: tiny", tiny, optional=True)
     one = floats_away_from(shape, margin=0.1, scale=2.0, seeded=seeded)
     seq = st.lists(one, min_size=steps, max_size=steps)
     scale = st.sampled_from([1e-4, 1.0]) if tiny is None else st.just(1e-4 if tiny else 1.0)
