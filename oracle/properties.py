@@ -314,9 +314,9 @@ def forward_matches_reference(ctx: Context, case: Case) -> None:
             raise NotApplicable("no forward(): the final (backward-only) combined class")
         try:
             assert_matches(ctx, got.output, exp.output, "output", case)
-        except Mismatch as m:
-            _inherited_from_softmax(ctx, case, m)
-            raise
+        except Mismatch:
+            if not _inherited_from_softmax(ctx, case, got):
+                raise
         return
     g = np.asarray(got.output) if got.output is not None else got.output
     if ctx.spec.family == "loss" and g is not None and g.ndim == 0 and np.ndim(exp.output) == 1:
@@ -326,26 +326,31 @@ def forward_matches_reference(ctx: Context, case: Case) -> None:
                    magnitude=_magnitude(ctx, case, "output"))
 
 
-def _inherited_from_softmax(ctx: Context, case: Case, m: Mismatch) -> None:
-    """A chapter-9 combined class delegates to the target's own Activation_Softmax:
-    when that one is wrong too, say where the error comes from."""
-    theirs = ctx.namespace.get("Activation_Softmax")
-    if not isinstance(theirs, type):
-        return
+def _inherited_from_softmax(ctx: Context, case: Case, got: Outcome) -> bool:
+    """A chapter-9 combined class delegates its forward to the module's own softmax
+    (``self.activation``).  When its output is exactly what that softmax gives, and
+    that softmax is the wrong one, the error belongs to ``Activation_Softmax``: a
+    note here, a failure there (the culprit is flagged once, where it lives)."""
+    obj = got.adapter.obj if got.adapter is not None else None
+    delegate = getattr(obj, "activation", None)
+    cls = type(delegate) if delegate is not None else ctx.namespace.get("Activation_Softmax")
+    if not isinstance(cls, type):
+        return False
     try:
-        sm = Adapter(construct(theirs))
+        sm = Adapter(construct(cls))
         sm.forward(np.array(case.inputs, copy=True), training=False)
-        out = sm.read("output")
-        from reference import Activation_Softmax
-
-        r = Activation_Softmax()
-        r.forward(case.inputs)
-        if not np.allclose(out, r.output, rtol=1e-6, atol=1e-9):
-            m.hint = (m.hint + "; " if m.hint else "") + (
-                "it comes from the module's own Activation_Softmax, which is wrong too"
-            )
+        theirs = np.asarray(sm.read("output"), dtype=np.float64)
+        mine = np.asarray(got.output, dtype=np.float64)
     except Exception:
-        return
+        return False
+    if theirs.shape != mine.shape or not np.allclose(mine, theirs, rtol=1e-12, atol=0.0,
+                                                      equal_nan=True):
+        return False
+    ctx.note(
+        f"forward() returns what the module's own {cls.__name__} computes, which is wrong "
+        "(see that component); the combined class itself delegates faithfully"
+    )
+    return True
 
 
 def backward_matches_reference(attr: str) -> Callable[[Context, Case], None]:
@@ -521,8 +526,12 @@ def stays_finite(ctx: Context, case: Case) -> None:
         eo = np.asarray(exp.output) if np.ndim(got.output) == np.ndim(exp.output) else np.mean(
             exp.output
         )
-        assert_matches(ctx, o, eo, "output (extreme inputs)", case,
-                       magnitude=_magnitude(ctx, case, "output"))
+        try:
+            assert_matches(ctx, o, eo, "output (extreme inputs)", case,
+                           magnitude=_magnitude(ctx, case, "output"))
+        except Mismatch:
+            if s.family != "combined" or not _inherited_from_softmax(ctx, case, got):
+                raise
     for attr, g in got.grads.items():
         assert_matches(ctx, g, exp.grads[attr], f"{attr} (extreme inputs)", case,
                        magnitude=_magnitude(ctx, case, attr))
