@@ -79,20 +79,23 @@ def value_cause(
             return "the sign is flipped (a minus sign missing or extra)"
         if samples and samples > 1 and _near(r, float(samples)):
             causes.append(
-                f"{samples}x too large: the number of samples; a missing division by the "
-                "number of samples ('/ samples')"
+                "too large by a factor of the number of samples (the batch size): a missing "
+                "division by the number of samples ('/ samples')"
             )
         if samples and samples > 1 and _near(r, 1.0 / samples):
             causes.append(
-                f"{samples}x too small: divided by the number of samples once too often"
+                "too small by a factor of the number of samples: divided by the number of "
+                "samples once too often"
             )
         if outputs and outputs > 1 and _near(r, float(outputs)):
             causes.append(
-                f"{outputs}x too large: the number of outputs per sample; a missing "
+                "too large by a factor of the number of outputs per sample: a missing "
                 "division by the number of outputs ('/ outputs')"
             )
         if outputs and outputs > 1 and _near(r, 1.0 / outputs):
-            causes.append(f"{outputs}x too small: divided by the number of outputs once too often")
+            causes.append(
+                "too small by a factor of the number of outputs: divided by it once too often"
+            )
         if _near(r, 2.0):
             causes.append("2x too large (a factor 2 where there is none)")
         if _near(r, 0.5):
