@@ -125,16 +125,19 @@ def test_the_callers_array_is_left_alone_and_views_are_read_in_time() -> None:
     assert np.array_equal(x, before)
 
 
-@given(x=st.floats(-1e6, 1e6, allow_subnormal=False) | st.sampled_from([0.0, 1.0, -3.5]))
-def test_steps_are_exactly_representable(x: float) -> None:
-    """(x + h) - x == h exactly, so the difference quotient divides by the true step."""
+@given(x=st.floats(-1e6, 1e6, allow_subnormal=False) | st.sampled_from([0.0, 1.0, -0.5]))
+def test_steps_are_representable(x: float) -> None:
+    """x + h is exact ((x + h) - x == h), so the forward point is where the quotient
+    assumes it is.  x - h is not always exact: when it crosses a power of two (x = -0.5)
+    it rounds by half an ulp of x, which moves the span 2h by a relative 1e-11 at most."""
     arr = np.array([x])
     h = nm.step_sizes(arr)
     assert h[0] > 0
     assert h[0] <= 1.01 * nm.CENTRAL_STEP * max(1.0, abs(x))
     if x == 0 or abs(x) >= 2 * h[0]:
         assert (arr + h) - arr == h
-        assert (arr - h) + h == arr
+        span = float(((arr + h) - (arr - h))[0])
+        assert abs(span - 2 * h[0]) <= 1e-10 * 2 * h[0]
 
 
 def test_the_five_point_stencil_is_more_accurate() -> None:
@@ -165,11 +168,25 @@ def _scipy_tolerance(scale: float) -> nm.Tolerance:
     return nm.Tolerance(1e-7, 100 * EPS * max(scale, 1.0) / (0.05 / 128), "scipy rounding")
 
 
+def scipy_each(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """scipy_vjp one element at a time (see the xfail below for why not all at once)."""
+    out = np.empty(x.shape)
+    for idx in np.ndindex(x.shape):
+
+        def along(t: np.ndarray, idx: tuple[int, ...] = idx) -> np.ndarray:
+            xp = x.copy()
+            xp[idx] = float(t)
+            return fn(xp)
+
+        out[idx] = float(nm.scipy_vjp(along, np.asarray(x[idx]), g))
+    return out
+
+
 @given(x=nst.inputs((3, 4)), g=nst.upstream_gradients((3, 3)))
 def test_scipy_agrees_with_the_exact_vjp_and_central_differences(
     x: np.ndarray, g: np.ndarray
 ) -> None:
-    sp = nm.scipy_vjp(rows_fn, x, g)
+    sp = scipy_each(rows_fn, x, g)
     scale = _scale(rows_fn, x, g)
     _assert_close(sp, rows_vjp(x, g), _scipy_tolerance(scale), "scipy vs exact")
     _assert_close(sp, nm.numeric_vjp(rows_fn, x, g, separable="rows"),
@@ -179,7 +196,7 @@ def test_scipy_agrees_with_the_exact_vjp_and_central_differences(
 def test_scipy_on_the_coupled_function() -> None:
     rng = np.random.default_rng(5)
     x, g = rng.normal(size=(2, 3)), rng.normal(size=(2, 3))
-    _assert_close(nm.scipy_vjp(coupled_fn, x, g), coupled_vjp(x, g),
+    _assert_close(scipy_each(coupled_fn, x, g), coupled_vjp(x, g),
                   _scipy_tolerance(_scale(coupled_fn, x, g)), "coupled")
 
 
@@ -188,7 +205,9 @@ def test_scipy_on_the_coupled_function() -> None:
     "function, but scipy_vjp reads row e of what it is given as element e of x"))
 def test_scipy_when_elements_converge_at_different_iterations() -> None:
     """A constant and a linear entry converge at once, the logarithms later: the rows
-    SciPy passes then no longer line up with the elements."""
+    SciPy passes then no longer line up with the elements.  (Hypothesis found the same on
+    rows_fn: x = [[3, -2, 2.390625, 2.390625], [2.390625, 0, 0, 0], [0.109375, 2.390625,
+    2.390625, 2.390625]] gave 3.11 for an exact 0.00529.)"""
     x = np.array([0.5, 0.2, 0.7, 0.3])
 
     def fn(v: np.ndarray) -> np.ndarray:

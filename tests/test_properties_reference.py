@@ -17,9 +17,10 @@ Cases are drawn element by element (``oracle.spec.FAST`` off while drawing), so
 Hypothesis explores and shrinks single values -- the margins themselves, the
 extremes of each range -- rather than seeds of a NumPy generator.
 
-Set ``NNFS_ORACLE_FD_LOG=path`` to append, per component and gradient
-attribute, the worst finite-difference and SciPy errors seen (JSON lines; a
-line is written whenever a process sees a new worst value).
+Set ``NNFS_ORACLE_FD_LOG=path`` to append, per component, attribute and method
+(central differences, SciPy, gradient of calculate, regularization, and the
+invariants' own tolerances), the worst errors seen and the fraction of the
+tolerance they used (JSON lines; a line whenever a process sees a new worst).
 """
 
 from __future__ import annotations
@@ -134,14 +135,15 @@ def assert_close(actual: Any, desired: Any, tol: nm.Tolerance, what: str) -> Non
 
 
 def errors(actual: np.ndarray, desired: np.ndarray) -> tuple[float, float]:
-    """(max abs err, max rel err); the relative error is taken over the entries at least
-    1e-3 times the largest one (an entry that is zero up to rounding has none)."""
+    """(max abs err, max rel err); the relative error is taken over the entries of at least
+    1e-3 times the largest one and at least 1e-8 (an entry that is zero up to rounding, or
+    a gradient that vanishes, has none)."""
     a = np.asarray(actual, dtype=np.float64)
     d = np.asarray(desired, dtype=np.float64)
     if a.size == 0:
         return 0.0, 0.0
     err = np.abs(a - d)
-    big = np.abs(d) >= 1e-3 * max(float(np.max(np.abs(d))), 1e-300)
+    big = (np.abs(d) >= 1e-3 * float(np.max(np.abs(d)))) & (np.abs(d) >= 1e-8)
     rel = float(np.max(err[big] / np.abs(d[big]))) if big.any() else 0.0
     return float(np.max(err)), rel
 

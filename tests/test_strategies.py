@@ -91,8 +91,6 @@ def test_bad_arguments_raise_naming_the_argument(
         getattr(nst, name)(**kwargs)
 
 
-
-
 def test_the_public_surface() -> None:
     for name in nst.__all__:
         assert hasattr(nst, name), name
