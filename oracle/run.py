@@ -428,11 +428,18 @@ class _Child:
             return None
         from oracle.load import location
 
-        for m in re.finditer(r'File "([^"]+)", line (\d+) in (\S+)', text[start:]):
-            filename, lineno, func = m.group(1), int(m.group(2)), m.group(3)
-            if _is_library(filename):
-                continue
-            return f"{location(filename, lineno)} in {func}"
+        dump = text[start:]
+        # The crashing thread's block first ("Current thread ..."); our watchdog thread's
+        # frames come in other blocks, and in any order across Python versions.
+        current = re.search(r"Current thread[^\n]*\n(.*?)(?:\n\s*\n|\nThread |\Z)", dump, re.S)
+        blocks = ([current.group(1)] if current else []) + [dump]
+        ours = (os.sep + "oracle" + os.sep, os.sep + "reference" + os.sep)
+        for block in blocks:
+            for m in re.finditer(r'File "([^"]+)", line (\d+) in (\S+)', block):
+                filename, lineno, func = m.group(1), int(m.group(2)), m.group(3)
+                if _is_library(filename) or any(o in filename for o in ours):
+                    continue
+                return f"{location(filename, lineno)} in {func}"
         return None
 
     def _output_text(self) -> str:
