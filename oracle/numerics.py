@@ -129,12 +129,18 @@ def numeric_vjp(
     return grad
 
 
-def scipy_vjp(fn: Fn, x: np.ndarray, upstream: np.ndarray) -> np.ndarray:
+def scipy_vjp(
+    fn: Fn, x: np.ndarray, upstream: np.ndarray, *, initial_step: np.ndarray | None = None
+) -> np.ndarray:
     """The same VJP by ``scipy.differentiate.derivative`` (adaptive Richardson steps).
 
     A second, independent numerical method: it chooses its own steps and order,
     so a bug shared with :func:`numeric_vjp` (a wrong step, a wrong grouping)
     does not hide behind agreement.  Unstructured and slow: small inputs only.
+
+    ``initial_step`` (x's shape): SciPy's first and largest step per element;
+    by default ``0.05 * max(1, |x|)``.  Pass at most half the distance to the
+    nearest kink to keep every abscissa on the kink's smooth side.
     """
     from scipy.differentiate import derivative
 
@@ -142,25 +148,35 @@ def scipy_vjp(fn: Fn, x: np.ndarray, upstream: np.ndarray) -> np.ndarray:
     upstream = np.asarray(upstream, dtype=np.float64)
     flat_x = x.ravel()
 
-    def f(t: np.ndarray) -> np.ndarray:
-        # t has shape (n,) + extra: one abscissa per element and stencil point.
+    def f(t: np.ndarray, element: np.ndarray) -> np.ndarray:
+        # t has shape (m,) + extra: one abscissa per stencil point for each of the m
+        # elements not yet converged; ``element`` (shape (m,) + ones) says which element
+        # of x each row is.  SciPy drops converged elements from both, so the row
+        # number alone does not identify the element.
         t = np.asarray(t, dtype=np.float64)
         extra = t.shape[1:]
         cols = t.reshape(t.shape[0], -1)
+        which = np.asarray(element).reshape(-1)
         res = np.empty(cols.shape, dtype=np.float64)
-        for e in range(cols.shape[0]):
+        for r in range(cols.shape[0]):
+            e = int(which[r])
             for c in range(cols.shape[1]):
                 xp = flat_x.copy()
-                xp[e] = cols[e, c]
-                res[e, c] = float(_reduce(fn(xp.reshape(x.shape)), upstream, None))
+                xp[e] = cols[r, c]
+                res[r, c] = float(_reduce(fn(xp.reshape(x.shape)), upstream, None))
         return res.reshape((t.shape[0],) + extra)
 
     # initial_step ~ 0.05*max(1,|x|): large enough that rounding does not dominate
     # the first Richardson levels; the iteration refines it (step_factor 2).
+    if initial_step is None:
+        first = 0.05 * np.maximum(1.0, np.abs(flat_x))
+    else:
+        first = np.broadcast_to(np.asarray(initial_step, dtype=np.float64), x.shape).ravel()
     res = derivative(
         f,
         flat_x,
-        initial_step=0.05 * np.maximum(1.0, np.abs(flat_x)),
+        args=(np.arange(flat_x.size),),
+        initial_step=first,
         tolerances={"rtol": 1e-10, "atol": 1e-12},
         maxiter=8,
     )

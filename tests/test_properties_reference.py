@@ -245,31 +245,16 @@ def scipy_gradient(
     fn: Callable[[np.ndarray], Any], x: np.ndarray, upstream: np.ndarray,
     distance: np.ndarray | None,
 ) -> np.ndarray:
-    """``d/dx <upstream, fn(x)>`` by :func:`oracle.numerics.scipy_vjp`, one element at a time.
+    """``d/dx <upstream, fn(x)>`` by :func:`oracle.numerics.scipy_vjp`.
 
-    One element per call because ``scipy.differentiate.derivative`` stops evaluating an
-    element once it has converged and passes only the remaining ones to the function,
-    so a vectorised call cannot tell which element a row belongs to.  Each element is
-    reparametrised as ``x_e = x_e0 + c * u`` around ``u = 0``, where SciPy's first step
-    is 0.05: ``c`` makes the first (largest) step ``min(0.05 * max(1, |x_e|), d_e / 2)``,
+    SciPy's first (largest) step per element is ``min(0.05 * max(1, |x_e|), d_e / 2)``,
     with ``d_e`` the distance to the nearest kink, so no abscissa reaches across one.
     """
     x = np.array(x, dtype=np.float64)
-    out = np.empty(x.shape, dtype=np.float64)
-    for flat in range(x.size):
-        idx = np.unravel_index(flat, x.shape)
-        step = 0.05 * max(1.0, abs(float(x[idx])))
-        if distance is not None:
-            step = min(step, float(distance[idx]) / 2.0)
-        c = step / 0.05
-
-        def along(u: np.ndarray, idx: Any = idx, c: float = c) -> Any:
-            xp = x.copy()
-            xp[idx] = x[idx] + c * float(u)
-            return fn(xp)
-
-        out[idx] = float(nm.scipy_vjp(along, np.zeros(()), upstream)) / c
-    return out
+    step = 0.05 * np.maximum(1.0, np.abs(x))
+    if distance is not None:
+        step = np.minimum(step, np.asarray(distance, dtype=np.float64) / 2.0)
+    return nm.scipy_vjp(fn, x, upstream, initial_step=step)
 
 
 def scipy_tolerance(scale: float, x: np.ndarray, distance: np.ndarray | None) -> nm.Tolerance:
