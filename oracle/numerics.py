@@ -42,15 +42,40 @@ Separable = Literal["rows", "columns"] | None
 Fn = Callable[[np.ndarray], np.ndarray]
 
 
-def step_sizes(x: np.ndarray, base: float = CENTRAL_STEP) -> np.ndarray:
-    """Per-element steps ``base * max(1, |x|)``, rounded so that ``x ± h`` is exact.
+def step_sizes(
+    x: np.ndarray, base: float = CENTRAL_STEP, *, length: np.ndarray | None = None
+) -> np.ndarray:
+    """Per-element steps ``base * L``, rounded so that ``x + h`` is exact.
 
+    ``L`` is the length over which the function changes character near each
+    element: ``max(1, |x|)`` by default; for a function with a singularity
+    (``-log p`` at ``p = 0``) pass the distance to it, since its third derivative
+    grows like ``1 / distance^3`` and a step of fixed size then truncates badly.
     Rounding the step through ``(x + h) - x`` removes the representation error
     of the perturbed point from the difference quotient.
     """
     x = np.asarray(x, dtype=np.float64)
-    h = base * np.maximum(1.0, np.abs(x))
+    L = np.maximum(1.0, np.abs(x)) if length is None else np.asarray(length, dtype=np.float64)
+    h = base * L
     return (x + h) - x
+
+
+def _total(out: Any, upstream: np.ndarray) -> float:
+    """<G, out> as a Python float (the unstructured case: one number per evaluation)."""
+    if type(out) is float and upstream.ndim == 0:  # a scalar function: no array work
+        return float(upstream) * out
+    if upstream.ndim == 0:
+        o = np.asarray(out, dtype=np.float64)
+        return float(upstream) * (float(o) if o.ndim == 0 else float(o.sum()))
+    o = np.asarray(out, dtype=np.float64)
+    if o.shape == upstream.shape:  # '@', not np.dot, which nnfs.init() may have patched
+        return float(upstream.reshape(-1) @ o.reshape(-1))
+    return float((upstream * o).sum())
+
+
+def _magnitude(out: Any, upstream: np.ndarray) -> float:
+    """sum |G * out|: the size of the differenced quantity, for the rounding bound."""
+    return float(np.abs(upstream * np.asarray(out, dtype=np.float64)).sum())
 
 
 def _reduce(out: np.ndarray, upstream: np.ndarray, separable: Separable) -> np.ndarray:
@@ -96,6 +121,7 @@ def numeric_vjp(
     separable: Separable = None,
     stencil: Literal[3, 5] = 3,
     step: float | None = None,
+    length: np.ndarray | None = None,
 ) -> np.ndarray:
     """``d/dx <upstream, fn(x)>`` by central differences, element by element.
 
@@ -105,28 +131,78 @@ def numeric_vjp(
       states it once per component and the suite tests it.
     * ``stencil``: 3 (``(f(x+h) - f(x-h)) / 2h``, error O(h^2)) or 5 (error O(h^4)).
     * ``step``: the base step; the default is the stencil's optimum for float64.
+    * ``length``: per-element lengths the step is a fraction of (see :func:`step_sizes`).
 
     ``fn`` gets one working copy of ``x``, perturbed in place and restored.
     """
+    return _vjp(fn, x, upstream, separable, stencil, step, length)[0]
+
+
+def _vjp(
+    fn: Fn, x: np.ndarray, upstream: np.ndarray, separable: Separable, stencil: int,
+    step: float | None, length: np.ndarray | None,
+) -> tuple[np.ndarray, float, float]:
+    """numeric_vjp, plus sum|G * fn| read off the first evaluation and the smallest step."""
     x = np.array(x, dtype=np.float64)
     upstream = np.asarray(upstream, dtype=np.float64)
     base = step if step is not None else (CENTRAL_STEP if stencil == 3 else FIVE_POINT_STEP)
-    h = step_sizes(x, base)
+    h = step_sizes(x, base, length=length)
     grad = np.zeros(x.shape, dtype=np.float64)
     offsets, weights, den = ((1.0, -1.0), (1.0, -1.0), 2.0) if stencil == 3 else (
         (2.0, 1.0, -1.0, -2.0), (-1.0, 8.0, -8.0, 1.0), 12.0)
-    groups = _groups(x.shape, separable)
     xp = x.copy()
-    idx: Any
-    for idx in groups:
-        num: Any = 0.0
-        for k, w in zip(offsets, weights, strict=True):
-            xp[idx] = x[idx] + k * h[idx]
-            # read the result before restoring: fn's output may be a view of xp
-            num = num + w * _reduce(fn(xp), upstream, separable)
-            xp[idx] = x[idx]
-        grad[idx] = np.reshape(num, np.shape(grad[idx])) / (den * h[idx])
-    return grad
+    scale: float | None = None
+    if separable is None or x.ndim == 0:
+        # One element per group: plain floats and a flat view, so that the cost per
+        # evaluation is the function's own.
+        xf, x0, hf, gf = xp.reshape(-1), x.reshape(-1), h.reshape(-1), grad.reshape(-1)
+        for i in range(x0.size):
+            xi, hi = float(x0[i]), float(hf[i])
+            total = 0.0
+            for k, w in zip(offsets, weights, strict=True):
+                xf[i] = xi + k * hi
+                out = fn(xp)
+                # read the result before restoring: fn's output may be a view of xp
+                total += w * _total(out, upstream)
+                if scale is None:
+                    scale = _magnitude(out, upstream)
+            xf[i] = xi
+            gf[i] = total / (den * hi)
+    else:
+        idx: Any
+        for idx in _groups(x.shape, separable):
+            num: Any = 0.0
+            for k, w in zip(offsets, weights, strict=True):
+                xp[idx] = x[idx] + k * h[idx]
+                out = fn(xp)
+                num = num + w * _reduce(out, upstream, separable)
+                if scale is None:
+                    scale = _magnitude(out, upstream)
+                xp[idx] = x[idx]
+            grad[idx] = np.reshape(num, np.shape(grad[idx])) / (den * h[idx])
+    if scale is None:  # x has no elements: nothing was evaluated
+        scale = 0.0
+    return grad, scale, float(h.min()) if h.size else base
+
+
+def certify(
+    fn: Fn,
+    x: np.ndarray,
+    upstream: np.ndarray,
+    grad: np.ndarray,
+    *,
+    separable: Separable = None,
+    stencil: Literal[3, 5] = 3,
+    length: np.ndarray | None = None,
+) -> tuple[Comparison, np.ndarray]:
+    """The element-wise certificate: ``grad`` against :func:`numeric_vjp`, with
+    :func:`fd_tolerance` set from the evaluations themselves (no extra call of ``fn``).
+
+    Sees a wrong single entry, unlike :func:`directional_screen`.  Returns the
+    comparison and the numeric gradient.
+    """
+    num, scale, h_min = _vjp(fn, x, upstream, separable, stencil, None, length)
+    return compare(grad, num, fd_tolerance(scale, stencil=stencil, step=h_min)), num
 
 
 def scipy_vjp(
@@ -208,7 +284,9 @@ class Tolerance:
         return ~(np.abs(a - d) <= bound)
 
 
-def fd_tolerance(scale: float, *, stencil: Literal[3, 5] = 3) -> Tolerance:
+def fd_tolerance(
+    scale: float, *, stencil: Literal[3, 5] = 3, step: float | None = None
+) -> Tolerance:
     """Tolerance for a central-difference VJP against an analytic float64 gradient.
 
     ``scale`` bounds ``sum |G * fn(x)|`` over one evaluation (the magnitude of the
@@ -219,14 +297,18 @@ def fd_tolerance(scale: float, *, stencil: Literal[3, 5] = 3) -> Tolerance:
     per-element step being up to max(1,|x|) larger) plus rtol 1e-6 for truncation
     (h^2 ~ 4e-11 times third derivatives up to 1e4 near the 0.01 probability
     margin).  Real bugs are factors (1/N, 2, -1), many orders above this.
+    ``step``: the smallest absolute step taken, when it is below the stencil's
+    base step (steps set by ``length``); the rounding bound grows as it shrinks.
     """
     h = CENTRAL_STEP if stencil == 3 else FIVE_POINT_STEP
+    if step is not None:
+        h = min(h, step)
     rtol, atol = _fd_bounds(scale, h)
     return Tolerance(
         rtol=rtol,
         atol=atol,
-        why=f"central differences, h={h:.1e}*max(1,|x|): atol=100*eps*scale/h, rtol 1e-6 "
-        "for O(h^2) truncation",
+        why=f"central differences, h={h:.1e}*max(1,|x|) or smallest step: atol=100*eps*scale/h, "
+        "rtol 1e-6 for O(h^2) truncation",
     )
 
 

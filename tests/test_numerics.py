@@ -125,6 +125,50 @@ def test_the_callers_array_is_left_alone_and_views_are_read_in_time() -> None:
     assert np.array_equal(x, before)
 
 
+def test_a_scalar_function_returning_a_python_float() -> None:
+    x = np.array([0.3, -1.2, 2.0])
+    _assert_close(nm.numeric_vjp(lambda v: float(np.sum(np.sin(v))), x, np.asarray(2.0)),
+                  2.0 * np.cos(x), nm.fd_tolerance(6.0), "float output")
+
+
+@given(p=nst.probability_rows(4, 5, floor=1e-3), labels=st.lists(st.integers(0, 4), min_size=4,
+                                                                max_size=4))
+def test_steps_proportional_to_the_distance_to_a_log_singularity(
+    p: np.ndarray, labels: list[int]
+) -> None:
+    """-log p has third derivative -2/p^3: a step of fixed size 6e-6 truncates at a
+    relative ~1e-6 for p ~ 5e-3; a step of 6e-6 * p keeps it at ~eps^(2/3)."""
+    y = np.array(labels)
+    g = np.linspace(0.5, 1.5, 4)
+
+    def nll(q: np.ndarray) -> np.ndarray:
+        return -np.log(q[np.arange(4), y])
+
+    exact = np.zeros_like(p)
+    exact[np.arange(4), y] = -g / p[np.arange(4), y]
+    got = nm.numeric_vjp(nll, p, g, separable="rows", length=p)
+    assert np.abs(got - exact).max() <= 1e-8 * np.abs(exact).max()
+
+
+def test_certify_sees_one_wrong_entry_without_an_extra_evaluation() -> None:
+    rng = np.random.default_rng(11)
+    x, g = rng.normal(size=(5, 4)), rng.normal(size=(5, 3))
+    calls = []
+
+    def fn(v: np.ndarray) -> np.ndarray:
+        calls.append(1)
+        return rows_fn(v)
+
+    exact = rows_vjp(x, g)
+    cmp, num = nm.certify(fn, x, g, exact, separable="rows")
+    assert cmp.ok and len(calls) == 2 * 4  # two evaluations per column of x, nothing else
+    _assert_close(num, exact, nm.fd_tolerance(_scale(rows_fn, x, g)), "certify's numbers")
+    wrong = exact.copy()
+    wrong[3, 2] *= 1.01
+    cmp, _ = nm.certify(rows_fn, x, g, wrong, separable="rows")
+    assert not cmp.ok and cmp.n_bad == 1 and cmp.worst_index == (3, 2)
+
+
 @given(x=st.floats(-1e6, 1e6, allow_subnormal=False) | st.sampled_from([0.0, 1.0, -0.5]))
 def test_steps_are_representable(x: float) -> None:
     """x + h is exact ((x + h) - x == h), so the forward point is where the quotient
