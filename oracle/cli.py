@@ -8,7 +8,7 @@
     nnfs-oracle --version
 
 Exit status: 0 every component found passes, 1 a component fails or errors,
-2 a target could not be used or the command line is wrong.
+2 a target could not be used (or has none of the book's classes), or the command line is wrong.
 """
 
 from __future__ import annotations
@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
             "property-based tests and finite differences."
         ),
         epilog="exit status: 0 all found components pass, 1 a component fails or errors, "
-        "2 a target could not be used or the command line is wrong",
+        "2 a target could not be used (or has none of the book's classes), or the command "
+        "line is wrong",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -105,3 +105,184 @@ def value_cause(
         if _near(r, 0.0):
             causes.append("all zero where values were expected")
     return "; or ".join(causes)
+
+
+# --------------------------------------------------------------------------- optimizers
+
+#: The optimizer slips learners make, each with the sentence that names it.  A slip is
+#: named only when replaying it on the same parameters and gradients reproduces the
+#: target's parameters after every step (see :func:`optimizer_cause`).
+OPTIMIZER_SLIPS: dict[str, dict[str, str]] = {
+    "sgd": {
+        "decay_from_one": "learning-rate decay counts iterations from 1: lr / (1 + decay * "
+        "iterations) uses the iterations done so far, starting at 0",
+        "decay_compounded": "learning-rate decay compounds: current_learning_rate = "
+        "learning_rate / (1 + decay * iterations), from the initial learning_rate each step",
+        "momentum_sign": "the gradient term has the wrong sign: weight_updates = momentum * "
+        "weight_momentums - current_learning_rate * dweights",
+        "momentum_subtracted": "the momentum term is subtracted: weight_updates = momentum * "
+        "weight_momentums - current_learning_rate * dweights (plus the momentum term)",
+        "momentum_not_stored": "the momentum buffer is never updated: store the update back "
+        "(layer.weight_momentums = weight_updates)",
+    },
+    "adagrad": {
+        "eps_inside": "epsilon goes outside the square root: lr * g / (np.sqrt(cache) + "
+        "epsilon), not np.sqrt(cache + epsilon)",
+        "cache_not_squared": "the cache must accumulate squared gradients: cache += dweights**2",
+        "no_sqrt": "the square root is missing: lr * g / (np.sqrt(cache) + epsilon)",
+        "cache_assigned": "the cache must accumulate: cache += dweights**2, not cache = "
+        "dweights**2",
+        "decay_from_one": "learning-rate decay counts iterations from 1: lr / (1 + decay * "
+        "iterations) uses the iterations done so far, starting at 0",
+    },
+    "rmsprop": {
+        "eps_inside": "epsilon goes outside the square root: lr * g / (np.sqrt(cache) + "
+        "epsilon), not np.sqrt(cache + epsilon)",
+        "rho_swapped": "rho and 1 - rho are swapped: cache = rho * cache + (1 - rho) * "
+        "dweights**2",
+        "cache_not_squared": "the cache must average squared gradients: (1 - rho) * "
+        "dweights**2",
+        "no_sqrt": "the square root is missing: lr * g / (np.sqrt(cache) + epsilon)",
+        "decay_from_one": "learning-rate decay counts iterations from 1: lr / (1 + decay * "
+        "iterations) uses the iterations done so far, starting at 0",
+    },
+    "adam": {
+        "eps_inside": "epsilon goes outside the square root: lr * m_hat / (np.sqrt(c_hat) + "
+        "epsilon), not np.sqrt(c_hat + epsilon)",
+        "no_correction": "the bias correction is missing: divide the momentums by 1 - "
+        "beta_1**(iterations + 1) and the cache by 1 - beta_2**(iterations + 1)",
+        "momentum_uncorrected": "the momentums are used without bias correction: m_hat = "
+        "momentums / (1 - beta_1**(iterations + 1))",
+        "cache_uncorrected": "the cache is used without bias correction: c_hat = cache / "
+        "(1 - beta_2**(iterations + 1))",
+        "correction_iterations": "the bias correction uses beta**iterations: it must be "
+        "beta**(iterations + 1) (iterations is still 0 at the first step)",
+        "beta1_for_cache": "the cache must use beta_2: cache = beta_2 * cache + (1 - beta_2) * "
+        "dweights**2",
+        "cache_not_squared": "the cache must average squared gradients: (1 - beta_2) * "
+        "dweights**2",
+        "no_sqrt": "the square root is missing: lr * m_hat / (np.sqrt(c_hat) + epsilon)",
+        "decay_from_one": "learning-rate decay counts iterations from 1: lr / (1 + decay * "
+        "iterations) uses the iterations done so far, starting at 0",
+    },
+}
+
+_DEFAULTS = {
+    "sgd": {"learning_rate": 1.0, "decay": 0.0, "momentum": 0.0},
+    "adagrad": {"learning_rate": 1.0, "decay": 0.0, "epsilon": 1e-7},
+    "rmsprop": {"learning_rate": 0.001, "decay": 0.0, "epsilon": 1e-7, "rho": 0.9},
+    "adam": {"learning_rate": 0.001, "decay": 0.0, "epsilon": 1e-7, "beta_1": 0.9,
+             "beta_2": 0.999},
+}
+
+
+def simulate_optimizer(
+    kind: str, ctor: dict[str, float], params: list[np.ndarray],
+    grads: list[list[np.ndarray]], slip: str = "", on: tuple[int, ...] | None = None,
+) -> list[list[np.ndarray]]:
+    """The book's optimizer ``kind`` (with one ``slip`` of :data:`OPTIMIZER_SLIPS`, or none)
+    over ``grads[step][i]`` for ``params[i]``; the parameters after every step.  ``on``:
+    the indices of the parameters whose update has the slip (default: all of them)."""
+    hp = {**_DEFAULTS[kind], **ctor}
+    lr0, decay = float(hp["learning_rate"]), float(hp["decay"])
+    ps = [np.array(p, dtype=np.float64) for p in params]
+    m = [np.zeros_like(p) for p in ps]
+    c = [np.zeros_like(p) for p in ps]
+    lr, out = lr0, []
+    with np.errstate(all="ignore"):
+        for it, gs in enumerate(grads):
+            if decay:
+                if slip == "decay_from_one":
+                    lr = lr0 / (1.0 + decay * (it + 1))
+                elif slip == "decay_compounded":
+                    lr = lr / (1.0 + decay * it)
+                else:
+                    lr = lr0 / (1.0 + decay * it)
+            for i, g in enumerate(gs):
+                g = np.asarray(g, dtype=np.float64)
+                slipped = slip if on is None or i in on else ""
+                ps[i] = ps[i] + _step(kind, hp, slipped, lr, it, g, m, c, i)
+            out.append([p.copy() for p in ps])
+    return out
+
+
+def _step(kind: str, hp: dict[str, float], slip: str, lr: float, it: int, g: np.ndarray,
+          m: list[np.ndarray], c: list[np.ndarray], i: int) -> np.ndarray:
+    eps = float(hp.get("epsilon", 0.0))
+
+    def denom(cache: np.ndarray) -> np.ndarray:
+        if slip == "no_sqrt":
+            return cache + eps
+        return np.sqrt(cache + eps) if slip == "eps_inside" else np.sqrt(cache) + eps
+
+    g2 = g if slip == "cache_not_squared" else g**2
+    if kind == "sgd":
+        mom = float(hp["momentum"])
+        if not mom:
+            return -lr * g
+        upd = {"momentum_sign": mom * m[i] + lr * g,
+               "momentum_subtracted": -mom * m[i] - lr * g}.get(slip, mom * m[i] - lr * g)
+        if slip != "momentum_not_stored":
+            m[i] = upd
+        return upd
+    if kind == "adagrad":
+        c[i] = g2 if slip == "cache_assigned" else c[i] + g2
+        return -lr * g / denom(c[i])
+    if kind == "rmsprop":
+        rho = float(hp["rho"])
+        c[i] = (1 - rho) * c[i] + rho * g2 if slip == "rho_swapped" else rho * c[i] + (1 - rho) * g2
+        return -lr * g / denom(c[i])
+    b1, b2 = float(hp["beta_1"]), float(hp["beta_2"])
+    m[i] = b1 * m[i] + (1 - b1) * g
+    bc = b1 if slip == "beta1_for_cache" else b2
+    c[i] = bc * c[i] + (1 - bc) * g2
+    t = it if slip == "correction_iterations" else it + 1
+    mh = m[i] if slip in ("no_correction", "momentum_uncorrected") else m[i] / (1 - b1**t)
+    ch = c[i] if slip in ("no_correction", "cache_uncorrected") else c[i] / (1 - b2**t)
+    return -lr * mh / denom(ch)
+
+
+def optimizer_cause(
+    kind: str, ctor: dict[str, float], params: list[np.ndarray],
+    grads: list[list[np.ndarray]], got: list[list[np.ndarray]],
+    names: tuple[str, ...] = ("weights", "biases"),
+) -> str:
+    """The slip whose replay gives the target's parameters after every step, or ''.
+
+    A slip may sit in every parameter's update or in one only (a learner who fixed the
+    weights' line but not the biases'): each is tried."""
+
+    start = [np.asarray(p, dtype=np.float64) for p in params]
+    dt = np.asarray(got[0][0]).dtype if got and got[0] else np.dtype(np.float64)
+    # a float32 target (nnfs.init()) rounds each parameter by eps32 * |p|
+    eps = float(np.finfo(dt).eps) if dt.kind == "f" else float(np.finfo(np.float64).eps)
+    floor = max(1e-14, 64.0 * eps)
+
+    def same(a: list[list[np.ndarray]], b: list[list[np.ndarray]]) -> bool:
+        # compared as displacements from the start: updates can be far smaller than the
+        # parameters, and a slip changes the updates, not the parameters' leading digits
+        return len(a) == len(b) and all(
+            np.shape(x) == np.shape(y) == np.shape(p0)
+            and np.allclose(np.asarray(x, dtype=np.float64) - p0, np.asarray(y) - p0,
+                            rtol=1e-6, atol=floor * (1.0 + float(np.abs(p0).max(initial=0.0))),
+                            equal_nan=True)
+            for xa, ya in zip(a, b, strict=True)
+            for x, y, p0 in zip(xa, ya, start, strict=True)
+        )
+
+    plain = simulate_optimizer(kind, ctor, params, grads)
+    where: list[tuple[tuple[int, ...] | None, str]] = [(None, "")]
+    where += [((i,), f" (in the update of the {n})") for i, n in enumerate(names)]
+    found = []
+    for slip, sentence in OPTIMIZER_SLIPS.get(kind, {}).items():
+        for on, place in where:
+            if slip.startswith("decay") and on is not None:
+                continue  # the learning rate is shared by every parameter
+            replay = simulate_optimizer(kind, ctor, params, grads, slip, on)
+            # a slip that changes nothing on this case (no decay, say) is no explanation
+            if same(replay, got) and not same(replay, plain):
+                found.append(sentence + place)
+                break
+    if len(found) > 1:  # a small case (one step, say) may not tell some slips apart
+        return "one of these (they give the same numbers here): " + "; or ".join(found)
+    return found[0] if found else ""

@@ -19,7 +19,7 @@ import numpy as np
 
 from oracle import numerics as nm
 from oracle.adapt import Adapter, AdapterError, construct
-from oracle.diagnose import shape_cause, value_cause
+from oracle.diagnose import optimizer_cause, shape_cause, value_cause
 from oracle.spec import Case, Spec, optimizer_kind
 
 _ORIGINALS = {"dot": np.dot, "zeros": np.zeros, "eye": np.eye, "randn": np.random.randn}
@@ -75,6 +75,7 @@ class Outcome:
     output: Any = None
     grads: dict[str, Any] = field(default_factory=dict)
     adapter: Adapter | None = None
+    loss: Any = None  # what a chapter-9 combined forward returns
 
 
 def _c(a: Any) -> Any:
@@ -145,7 +146,7 @@ def evaluate(
         p = sm.output
         fwd = getattr(ad.obj, "forward", None)
         if callable(fwd):  # the chapter-9 form: forward(inputs, y_true) returns the loss
-            ad.forward(a["inputs"], a["y"])
+            out.loss = ad.forward(a["inputs"], a["y"])
             out.output = ad.read("output", returned_ok=False)
         if backward:
             ad.backward(np.array(p, copy=True) if arrays is None else a["dvalues"], a["y"])
@@ -192,8 +193,7 @@ def assert_matches(
         idx = tuple(int(i) for i in np.argwhere(~np.isfinite(g))[0])
         raise Mismatch(
             f"{what} contains {g[idx]} at index {idx} where {e[idx]:.6g} was expected",
-            hint="an overflow or a division by zero (a missing clip, or exp without "
-            "subtracting the row maximum)",
+            hint=_non_finite_cause(ctx.spec),
             details={"worst_index": list(idx)},
         )
     if tol is None:
@@ -206,9 +206,10 @@ def assert_matches(
     cmp = nm.compare(g, e, tol)
     if cmp.ok:
         return
-    cause = value_cause(
+    # an exact match with a known wrong formula is the stronger statement
+    cause = known_bug(ctx.spec.name, what.split()[0], g, case) or value_cause(
         g, e, samples=case.samples, outputs=case.outputs, component=ctx.spec.name
-    ) or known_bug(ctx.spec.name, what.split()[0], g, case)
+    )
     raise Mismatch(
         f"{what}: {cmp.n_bad} of {cmp.size} values differ; worst at index {cmp.worst_index}: "
         f"expected {cmp.expected:.10g}, got {cmp.got:.10g} "
@@ -222,6 +223,21 @@ def assert_matches(
     )
 
 
+def _non_finite_cause(spec: Spec) -> str:
+    if spec.name in ("Activation_Softmax", "Activation_Softmax_Loss_CategoricalCrossentropy"):
+        return ("an overflow: exp of large inputs; subtract each row's maximum first "
+                "(np.exp(inputs - np.max(inputs, axis=1, keepdims=True)))")
+    if spec.family == "loss":
+        return ("log(0) or a division by 0: clip the predictions to [1e-7, 1 - 1e-7] "
+                "(np.clip) before taking logs or dividing")
+    if spec.family == "optimizer":
+        return ("a division by zero in the update: a denominator that is 0 at the first step "
+                "(1 - beta**iterations while iterations is 0, or sqrt(cache) without epsilon)")
+    if spec.name == "Activation_Sigmoid":
+        return "an overflow: exp of a large input (1 / (1 + np.exp(-inputs)) is safe as it is)"
+    return "an overflow or a division by zero"
+
+
 def known_bug(component: str, what: str, got: np.ndarray, case: Case) -> str:
     """Recognise the exact output of a common wrong formula."""
     x, dv = case.inputs, case.dvalues
@@ -232,6 +248,12 @@ def known_bug(component: str, what: str, got: np.ndarray, case: Case) -> str:
         alternatives.append((np.where(dv <= 0, 0.0, dv),
                              "the mask is taken from dvalues; use the forward inputs "
                              "(dinputs[self.inputs <= 0] = 0)"))
+        alternatives.append((np.where(x > 0, 0.0, dv),
+                             "the mask is inverted: the gradient passes where inputs > 0 and "
+                             "is zeroed where inputs <= 0 (dinputs[self.inputs <= 0] = 0)"))
+        alternatives.append((np.where(x > 0, 1.0, 0.0),
+                             "dinputs is the mask alone: multiply it by dvalues "
+                             "(start from dvalues.copy(), then zero where inputs <= 0)"))
     if component == "Activation_Softmax":
         e = np.exp(x - x.max(axis=1, keepdims=True))
         s = e / e.sum(axis=1, keepdims=True)
@@ -275,6 +297,13 @@ def _magnitude(ctx: Context, case: Case, attr: str) -> float | None:
             "dbiases": m(case.dvalues) * n,
         }.get(attr)
         return None if data is None else data + _reg_magnitude(case, attr)
+    if fam == "activation" and attr == "output" and ctx.spec.name in (
+        "Activation_Sigmoid", "Activation_Softmax"
+    ):
+        # probabilities formed from quantities of size >= 1 (1 + e^-x; a row sum whose
+        # largest term is 1): another exact formula (0.5 * (1 + tanh(x / 2)), exp(z -
+        # logsumexp)) rounds by eps in absolute terms, so a value of 1e-114 may come out 0
+        return 1.0
     if fam in ("activation", "dropout") and attr == "dinputs":
         # derivatives of ReLU, sigmoid and softmax are bounded by 1 per term
         # (dropout's mask by 1/(1 - rate))
@@ -317,6 +346,9 @@ def forward_matches_reference(ctx: Context, case: Case) -> None:
         except Mismatch:
             if not _inherited_from_softmax(ctx, case, got):
                 raise
+            return  # the loss of a wrong softmax output is wrong too: same culprit
+        if got.loss is not None:
+            _returned_loss_matches(ctx, case, got, float(exp.loss))
         return
     g = np.asarray(got.output) if got.output is not None else got.output
     if ctx.spec.family == "loss" and g is not None and g.ndim == 0 and np.ndim(exp.output) == 1:
@@ -324,6 +356,61 @@ def forward_matches_reference(ctx: Context, case: Case) -> None:
         return
     assert_matches(ctx, got.output, exp.output, "output", case, terms=_terms(ctx, case, "output"),
                    magnitude=_magnitude(ctx, case, "output"))
+
+
+def _returned_loss_matches(ctx: Context, case: Case, got: Outcome, expected: float) -> None:
+    """The loss a chapter-9 combined forward returns: the mean cross-entropy of its output."""
+    try:
+        loss = np.asarray(got.loss, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise Mismatch(f"forward() returns {type(got.loss).__name__}, not the loss") from None
+    if loss.ndim == 1 and loss.shape[0] == case.samples:
+        ctx.note("forward() returns per-sample losses; their mean is compared")
+        loss = np.asarray(loss.mean())
+    try:
+        assert_matches(ctx, loss, np.asarray(expected), "forward (returned loss)", case)
+    except Mismatch as m:
+        if _loss_inherited(ctx, case, got, loss):
+            return
+        on_logits = _mean_cce(np.asarray(case.inputs, dtype=np.float64), case.y)
+        if np.isclose(float(loss), on_logits, rtol=1e-6, atol=0.0):
+            m.hint = ("the loss is computed on the inputs (the logits) instead of on the "
+                      "softmax output: pass self.output to the loss")
+        raise
+
+
+def _mean_cce(p: np.ndarray, y: np.ndarray) -> float:
+    """The book's mean categorical cross-entropy of rows p (sparse labels y)."""
+    q = np.clip(p, 1e-7, 1 - 1e-7)[np.arange(len(p)), np.asarray(y)]
+    return float(np.mean(-np.log(q)))
+
+
+def _loss_inherited(ctx: Context, case: Case, got: Outcome, loss: np.ndarray) -> bool:
+    """As :func:`_inherited_from_softmax`, for the returned loss: when it is exactly what
+    the module's own loss class (``self.loss``) gives for the (correct) output, an error
+    there belongs to ``Loss_CategoricalCrossentropy`` or ``Loss``."""
+    obj = got.adapter.obj if got.adapter is not None else None
+    delegate = getattr(obj, "loss", None)
+    cls = type(delegate) if delegate is not None and not callable(delegate) else \
+        ctx.namespace.get("Loss_CategoricalCrossentropy")
+    if not isinstance(cls, type):
+        return False
+    try:
+        theirs = construct(cls)
+        if callable(getattr(theirs, "new_pass", None)):
+            theirs.new_pass()
+        value = np.asarray(theirs.calculate(np.array(got.output, copy=True), _c(case.y)),
+                           dtype=np.float64)
+    except Exception:
+        return False
+    if value.shape != loss.shape or not np.allclose(loss, value, rtol=1e-12, atol=0.0,
+                                                     equal_nan=True):
+        return False
+    ctx.note(
+        f"forward() returns what the module's own {cls.__name__}.calculate gives, which is "
+        "wrong (see that component); the combined class itself delegates faithfully"
+    )
+    return True
 
 
 def _inherited_from_softmax(ctx: Context, case: Case, got: Outcome) -> bool:
@@ -797,7 +884,12 @@ def optimizer_matches_reference(ctx: Context, case: Case) -> None:
                                case, tol=tol)
             except Mismatch as m:
                 m.details["step"] = step
-                m.hint = m.hint or _optimizer_hint(ctx.spec.name, case, step)
+                m.hint = optimizer_cause(
+                    optimizer_kind(ctx.spec.name), case.ctor, [case.weights, case.biases],
+                    [list(gs) for gs in zip(case.extra["dweights"], case.extra["dbiases"],
+                                            strict=True)],
+                    [list(ps) for ps in got],
+                ) or m.hint or _optimizer_hint(ctx.spec.name, case, step)
                 raise
         prev = (ew, eb)
     it = getattr(opt, "iterations", None)
@@ -809,16 +901,23 @@ def optimizer_matches_reference(ctx: Context, case: Case) -> None:
 
 
 def _optimizer_hint(name: str, case: Case, step: int) -> str:
+    """No known slip reproduces the numbers: restate the book's formulas to compare with."""
     h = []
     if case.ctor.get("decay", 0) > 0 and step > 1:
         h.append("learning-rate decay: lr / (1 + decay * iterations), iterations counted from 0")
-    if name in ("Optimizer_Adagrad", "Optimizer_RMSprop", "Optimizer_Adam"):
-        h.append("epsilon goes outside the square root: lr * g / (sqrt(cache) + epsilon)")
+    if name == "Optimizer_Adagrad":
+        h.append("cache += g**2; param -= lr * g / (np.sqrt(cache) + epsilon)")
+    if name == "Optimizer_RMSprop":
+        h.append("cache = rho * cache + (1 - rho) * g**2; "
+                 "param -= lr * g / (np.sqrt(cache) + epsilon)")
     if name == "Optimizer_Adam":
-        h.append("bias correction divides by 1 - beta**(iterations + 1)")
+        h.append("m = beta_1 * m + (1 - beta_1) * g; c = beta_2 * c + (1 - beta_2) * g**2; "
+                 "both divided by 1 - beta**(iterations + 1); "
+                 "param -= lr * m_hat / (np.sqrt(c_hat) + epsilon)")
     if name == "Optimizer_SGD" and case.ctor.get("momentum", 0) > 0:
         h.append("momentum: update = momentum * previous_update - lr * g, stored back on the layer")
-    return "; ".join(h)
+    return ("no common slip reproduces these numbers; compare with the book's update: "
+            + "; ".join(h)) if h else ""
 
 
 # --- the Loss base class ------------------------------------------------------------

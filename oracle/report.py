@@ -40,7 +40,7 @@ __all__ = [
 EXIT_MEANINGS = {
     0: "every component found passes",
     1: "a component fails or errors",
-    2: "the target could not be used",
+    2: "the target could not be used, or none of the book's classes is in it",
 }
 
 #: Column headings for the table of several targets (the book's names are long).

@@ -96,8 +96,12 @@ class TargetReport:
 
     @property
     def exit_code(self) -> int:
-        """0 when every found component passes, 1 when any fails or errors, 2 when unusable."""
+        """0 when every found component passes, 1 when any fails or errors, 2 when unusable:
+        it could not be loaded, or none of the book's classes was found in it (nothing was
+        checked, which must not read as a pass: an empty submission is not a correct one)."""
         if self.error is not None:
+            return 2
+        if self.components and all(c.status == "missing" for c in self.components):
             return 2
         if any(c.status in ("fail", "error") for c in self.components):
             return 1

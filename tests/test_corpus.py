@@ -121,5 +121,7 @@ def test_bad_targets_get_one_clear_message(path: Path) -> None:
         broken = [c for c in report.components if c.status in ("fail", "error")]
         found = [c for c in report.components if c.status != "missing"]
         assert broken or not found, _verdicts(report)
+        if not found:  # nothing checked is not a pass
+            assert report.exit_code == 2
         for c in broken:
             assert all("Traceback (most recent" not in k.message for k in c.checks)
