@@ -367,8 +367,9 @@ class _AnalyticWhy(str):
 
     def __str__(self) -> str:
         dtype, terms, rtol = self._args
-        return (f"{dtype.name} arithmetic: rtol = atol/max|expected| = 64*{terms} terms*eps "
-                f"({rtol:.1e})")
+        what = "1 term" if terms == 1 else f"{terms} terms"
+        return (f"{dtype.name} rounding: |got - expected| <= {rtol:.1e} * (|expected| + "
+                f"max|expected|), i.e. 64 x {what} x eps")
 
     def __format__(self, spec: str) -> str:
         return format(str(self), spec)
