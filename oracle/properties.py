@@ -408,14 +408,7 @@ def _loss_inherited(ctx: Context, case: Case, got: Outcome, loss: np.ndarray) ->
                            dtype=np.float64)
     except Exception:
         return False
-    if value.shape != loss.shape or not np.allclose(loss, value, rtol=1e-12, atol=0.0,
-                                                     equal_nan=True):
-        return False
-    ctx.note(
-        f"forward() returns what the module's own {cls.__name__}.calculate gives, which is "
-        "wrong (see that component); the combined class itself delegates faithfully"
-    )
-    return True
+    return _delegated(ctx, loss, value, f"{cls.__name__}.calculate gives")
 
 
 def _inherited_from_softmax(ctx: Context, case: Case, got: Outcome) -> bool:
@@ -435,13 +428,17 @@ def _inherited_from_softmax(ctx: Context, case: Case, got: Outcome) -> bool:
         mine = np.asarray(got.output, dtype=np.float64)
     except Exception:
         return False
+    return _delegated(ctx, mine, theirs, f"{cls.__name__} computes")
+
+
+def _delegated(ctx: Context, mine: np.ndarray, theirs: np.ndarray, source: str) -> bool:
+    """``mine`` is exactly what the module's own class gives: note it (and say where the
+    error lives) instead of failing the combined class."""
     if theirs.shape != mine.shape or not np.allclose(mine, theirs, rtol=1e-12, atol=0.0,
                                                       equal_nan=True):
         return False
-    ctx.note(
-        f"forward() returns what the module's own {cls.__name__} computes, which is wrong "
-        "(see that component); the combined class itself delegates faithfully"
-    )
+    ctx.note(f"forward() returns what the module's own {source}, which is wrong (see that "
+             "component); the combined class itself delegates faithfully")
     return True
 
 
