@@ -5,7 +5,8 @@ Two modes
 defs-only (the default)
     The source is parsed with :mod:`ast` and only what *defines* things runs: imports, class
     and function definitions, constant assignments (no call in the value, e.g.
-    ``EPS = 1e-7``), top-level ``nnfs.init(...)`` calls (they make NumPy produce float32,
+    ``EPS = 1e-7``), assignments with a call whose name the kept definitions read
+    (``rng = np.random.default_rng(0)`` used in ``__init__``), top-level ``nnfs.init(...)`` calls (they make NumPy produce float32,
     which is what the target's numbers will look like) and ``try``/``if`` blocks made only
     of those.  Training loops, data loading, prints, plots and
     ``if __name__ == "__main__":`` blocks never run, so a learner's whole script or notebook
@@ -719,6 +720,31 @@ def _drop_dependents(
         dropped += moved
 
 
+def _promote_used_assignments(
+    kept: list[ast.stmt], dropped: list[ast.stmt]
+) -> tuple[list[ast.stmt], list[ast.stmt], list[ast.stmt]]:
+    """Keep a plain top-level assignment with a call (``rng = np.random.default_rng(0)``,
+    ``EPS = np.finfo(float).eps``) when the kept definitions read the name it sets: without
+    it they would fail with a NameError.  Training loops and data loading are statements no
+    class reads, so they stay dropped; an assignment that fails when run is dropped then,
+    with a note (see :func:`_on_defs_error`)."""
+    promoted: list[ast.stmt] = []
+    while True:
+        free = _free_names(kept)
+        moved = [
+            stmt for stmt in dropped
+            if isinstance(stmt, ast.Assign)
+            and all(_simple_target(t) for t in stmt.targets)
+            and not _has_top_level_await(stmt)
+            and _stored_names(stmt) & free
+        ]
+        if not moved:
+            return kept, dropped, sorted(promoted, key=lambda s: s.lineno)
+        promoted += moved
+        dropped = [s for s in dropped if s not in moved]
+        kept = sorted(kept + moved, key=lambda s: s.lineno)
+
+
 def _exec_defs_only(module: types.ModuleType, src: _Source, state: _State) -> None:
     """Run the defining statements of ``src`` in ``module``'s namespace."""
     tree = _parse(src, lenient=True, notes=state.notes)
@@ -728,6 +754,7 @@ def _exec_defs_only(module: types.ModuleType, src: _Source, state: _State) -> No
     for stmt in tree.body:
         (kept if _keepable(stmt, nnfs) else dropped).append(stmt)
     kept, dropped = _drop_dependents(kept, dropped)
+    kept, dropped, promoted = _promote_used_assignments(kept, dropped)
 
     stats = state.stats
     stats.files += 1
@@ -788,6 +815,12 @@ def _exec_defs_only(module: types.ModuleType, src: _Source, state: _State) -> No
             raise
         except BaseException as exc:
             _on_defs_error(exc, stmt, src, state, uses, set_by_dropped, namespace, free)
+        else:
+            if stmt in promoted:
+                state.notes.append(
+                    f"ran `{src.line(stmt.lineno).strip()}` ({src.where(stmt.lineno)}): the "
+                    f"kept definitions use {', '.join(sorted(_stored_names(stmt)))}"
+                )
 
 
 def _redefinition_note(name: str, defs: list[ast.ClassDef], src: _Source) -> str:
@@ -884,6 +917,8 @@ def _on_defs_error(
             else f"it raised {_describe_exception(exc)}"
         )
         state.notes.append(f"`{src.line(stmt.lineno)}` skipped ({src.where(stmt.lineno)}): {why}")
+        for name in _stored_names(stmt):  # what it would have set is now missing, as if dropped
+            set_by_dropped.setdefault(name, stmt.lineno)
         stats = state.stats
         stats.skipped += 1
         for inner_stmt in _flat_defs([stmt]):

@@ -528,8 +528,14 @@ def numeric_gradient(
     x = getattr(case, fld)
     fn = functional(ctx, cls, case, fld)
     up = upstream_for(ctx, case)
-    num = nm.numeric_vjp(fn, x, up, separable=s.separable.get(fld), stencil=stencil)  # type: ignore[arg-type]
-    scale = float(np.sum(np.abs(up * np.asarray(fn(x), dtype=np.float64))))
+    at_x = np.asarray(fn(x), dtype=np.float64)
+    separable = s.separable.get(fld)
+    if s.family == "loss" and at_x.ndim == 0:
+        # forward() returns the mean loss (a variant): one number for the whole batch, so
+        # no per-row structure, and the mean is already the quantity to differentiate
+        up, separable = np.asarray(1.0), None
+    num = nm.numeric_vjp(fn, x, up, separable=separable, stencil=stencil)  # type: ignore[arg-type]
+    scale = float(np.sum(np.abs(up * at_x)))
     if s.family == "dense" and any(v > 0 for k, v in case.ctor.items() if "regularizer" in k):
         if fld in ("weights", "biases"):
             pen = regularization_penalty(case, fld)

@@ -357,3 +357,21 @@ def test_failing_function_definition_is_skipped_but_a_class_is_not(tmp_path: Pat
         "import numba_not_installed_qq as numba\n@numba.jitclass\nclass A:\n    pass\n"
     )
     assert "class A uses it" in load_error(target)
+
+
+def test_an_assignment_the_classes_read_is_run(tmp_path: Path) -> None:
+    """``rng = np.random.default_rng(...)`` has a call, but the classes need it; the
+    training statement beside it is read by no class and stays dropped."""
+    target = tmp_path / "uses_rng.py"
+    target.write_text(
+        "import numpy as np\n"
+        "rng = np.random.default_rng(3)\n"
+        "history = train_for_hours()\n"
+        "class Layer_Dense:\n"
+        "    def __init__(self, n_inputs, n_neurons):\n"
+        "        self.weights = 0.01 * rng.standard_normal((n_inputs, n_neurons))\n"
+    )
+    loaded = load_target(target)
+    assert loaded.namespace["Layer_Dense"](2, 3).weights.shape == (2, 3)
+    text = "\n".join(loaded.notes)
+    assert "ran `rng = np.random.default_rng(3)`" in text and "history" not in loaded.namespace
