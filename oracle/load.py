@@ -6,12 +6,12 @@ defs-only (the default)
     The source is parsed with :mod:`ast` and only what *defines* things runs: imports, class
     and function definitions, constant assignments (no call in the value, e.g.
     ``EPS = 1e-7``), assignments with a call whose name the kept definitions read
-    (``rng = np.random.default_rng(0)`` used in ``__init__``), top-level ``nnfs.init(...)`` calls (they make NumPy produce float32,
-    which is what the target's numbers will look like) and ``try``/``if`` blocks made only
-    of those.  Training loops, data loading, prints, plots and
-    ``if __name__ == "__main__":`` blocks never run, so a learner's whole script or notebook
-    can be checked as it is.  Modules the target imports from its own directory or package
-    are loaded the same way.
+    (``rng = np.random.default_rng(0)`` used in ``__init__``), top-level ``nnfs.init(...)``
+    calls (they make NumPy produce float32, which is what the target's numbers will look
+    like) and ``try``/``if`` blocks made only of those.  Training loops, data loading,
+    prints, plots and ``if __name__ == "__main__":`` blocks never run, so a learner's whole
+    script or notebook can be checked as it is.  Modules the target imports from its own
+    directory or package are loaded the same way.
 import (``import_mode=True``)
     The module runs as Python would import it (``__name__`` is not ``"__main__"``) and its
     globals are used.  Notebooks run all their code cells in order.
@@ -731,7 +731,7 @@ def _promote_used_assignments(
     promoted: list[ast.stmt] = []
     while True:
         free = _free_names(kept)
-        moved = [
+        moved: list[ast.stmt] = [
             stmt for stmt in dropped
             if isinstance(stmt, ast.Assign)
             and all(_simple_target(t) for t in stmt.targets)
@@ -917,8 +917,8 @@ def _on_defs_error(
             else f"it raised {_describe_exception(exc)}"
         )
         state.notes.append(f"`{src.line(stmt.lineno)}` skipped ({src.where(stmt.lineno)}): {why}")
-        for name in _stored_names(stmt):  # what it would have set is now missing, as if dropped
-            set_by_dropped.setdefault(name, stmt.lineno)
+        for stored in _stored_names(stmt):  # what it would have set is missing, as if dropped
+            set_by_dropped.setdefault(stored, stmt.lineno)
         stats = state.stats
         stats.skipped += 1
         for inner_stmt in _flat_defs([stmt]):
