@@ -105,19 +105,21 @@ def evaluate(
     one_hot: bool = False,
     backward: bool = True,
     arrays: dict[str, np.ndarray] | None = None,
+    adapter: Adapter | None = None,
 ) -> Outcome:
     """Run forward (and backward) of ``cls`` on ``case`` through the book's interface.
 
     ``arrays`` (optional) supplies the exact array objects to pass, so that a
     caller can check afterwards that they were not mutated; by default fresh
-    copies are passed.
+    copies are passed.  ``adapter`` (optional) reuses an object built before, for a
+    second call on the same instance.
     """
     s = ctx.spec
     a = arrays or {
         "inputs": _c(case.inputs), "dvalues": _c(case.dvalues),
         "y": _c(case.y_one_hot if one_hot else case.y),
     }
-    ad = build(ctx, cls, case)
+    ad = adapter if adapter is not None else build(ctx, cls, case)
     out = Outcome(adapter=ad)
     if s.family in ("dense", "activation", "input", "dropout"):
         ad.forward(a["inputs"], training=True)
@@ -792,6 +794,40 @@ def is_deterministic(ctx: Context, case: Case) -> None:
                 f"{what} differs between two identical calls",
                 hint="state carried between calls (an accumulator, a += on an attribute)",
             )
+    # The same object called again on other data (a training loop does nothing else):
+    # what it gives must be what a fresh one gives.
+    again = _rows_rolled(case)
+    if again is None or a.adapter is None:
+        return
+    second = evaluate(ctx, ctx.cls, again, adapter=a.adapter)
+    # against a fresh object of the same class: a formula error is the other checks' finding
+    fresh = evaluate(ctx, ctx.cls, again)
+    stale = ("state kept from the first call is used in the second (a cached Jacobian, "
+             "inputs or a mask saved once, an attribute set only when it is missing)")
+    rows = [("output", second.output, fresh.output)] + [
+        (k, second.grads.get(k), fresh.grads.get(k)) for k in a.grads]
+    for what, x, y in rows:
+        if x is None or y is None:
+            continue
+        try:
+            assert_matches(ctx, x, y, f"{what} of a second call on the same object", again,
+                           terms=_terms(ctx, again, what), magnitude=_magnitude(ctx, again, what))
+        except Mismatch as m:
+            m.hint = stale
+            raise
+
+
+def _rows_rolled(case: Case) -> Case | None:
+    """The case with its samples in another order (the same values, so the same margins
+    from kinks): other data for a second call.  None for a single sample."""
+    n = case.samples
+    if not n or n < 2:
+        return None
+    order = np.roll(np.arange(n), 1)
+    fields = {k: (v[order] if isinstance(v, np.ndarray) and v.ndim >= 1 and len(v) == n
+                  else v)
+              for k, v in case.__dict__.items() if k in ("inputs", "dvalues", "y", "y_one_hot")}
+    return Case(**{**case.__dict__, **fields})
 
 
 def initialisation(ctx: Context, case: Case) -> None:
@@ -837,6 +873,7 @@ def dropout_mask(ctx: Context, case: Case) -> None:
     keep = 1.0 - rate
     ok = np.isclose(mask, 0.0, atol=1e-6) | np.isclose(mask, 1.0 / keep, rtol=1e-6)
     if ok.all():
+        _new_mask_each_call(ctx, case)
         return
     vals = sorted({round(float(v), 6) for v in mask.ravel()})[:6]
     hint = ""
@@ -849,6 +886,26 @@ def dropout_mask(ctx: Context, case: Case) -> None:
         f"1/(1-rate) = {1 / keep:.6g}",
         hint=hint,
     )
+
+
+def _new_mask_each_call(ctx: Context, case: Case) -> None:
+    """Two training forwards of one object draw two masks.  On 32x32 inputs two
+    independent masks agree everywhere with probability (r^2 + (1-r)^2)^1024 <= 1e-44
+    for rates in [0.05, 0.95]: equal masks mean a mask drawn once and reused."""
+    rate = float(case.ctor["rate"])
+    x = np.ones((32, 32))
+    ad = build(ctx, ctx.cls, case)
+    ad.forward(x.copy(), training=True)
+    first = np.array(_array(ad.read("output"), "output"), dtype=np.float64, copy=True)
+    ad.forward(x.copy(), training=True)
+    second = np.asarray(_array(ad.read("output"), "output"), dtype=np.float64)
+    if 0.05 <= rate <= 0.95 and first.shape == second.shape and np.array_equal(first, second):
+        raise Mismatch(
+            "two training forward passes of one object dropped exactly the same units "
+            f"(32x32 inputs, rate={rate:.4g}): the mask is drawn once and reused",
+            hint="draw a new mask in every forward(): self.binary_mask = "
+            "np.random.binomial(1, 1 - self.rate, size=inputs.shape) / (1 - self.rate)",
+        )
 
 
 def dropout_backward(ctx: Context, case: Case) -> None:
@@ -897,8 +954,17 @@ def dropout_eval_is_identity(ctx: Context, case: Case) -> None:
 
     if fwd is None or not _accepts(fwd, "training", 3):
         raise NotApplicable("forward() has no training argument (the chapter-15 form)")
-    _, out = _dropout_forward(ctx, case, training=False)
-    assert_matches(ctx, out, case.inputs, "output with training=False", case)
+    # a training pass first, as in a real loop: an evaluation pass that only returns its
+    # inputs would leave that pass's (masked) self.output for the next layer to read
+    ad = build(ctx, ctx.cls, case)
+    ad.forward(np.array(case.inputs, copy=True), training=True)
+    ad.forward(np.array(case.inputs, copy=True), training=False)
+    try:
+        assert_matches(ctx, ad.read("output"), case.inputs, "output with training=False", case)
+    except Mismatch as m:
+        m.hint = m.hint or ("with training=False set self.output = inputs.copy() (the next "
+                            "layer reads self.output)")
+        raise
 
 
 # --- optimizers ---------------------------------------------------------------------
@@ -926,23 +992,44 @@ class _Layer:
         return getattr(self, canon)
 
 
-def run_optimizer(ctx: Context, cls: type, case: Case, notes: list[str]) -> tuple[_Layer, Any]:
+def run_optimizer(
+    ctx: Context, cls: type, case: Case, notes: list[str], *, companion: bool = False
+) -> tuple[_Layer, Any]:
+    """``case``'s steps on one layer; ``(layer, (optimizer, history))`` with the layer's
+    (weights, biases) after every step.
+
+    ``companion``: a second layer of the same shapes is updated in every step too, as in a
+    network with two Dense layers; the tuple then ends with its history.  Its parameters
+    and gradients are other numbers (-0.5 times the first layer's), so optimizer state
+    shared between layers (kept by class name or shape, or an iteration count advanced in
+    update_params) shows."""
     assert case.weights is not None and case.biases is not None
     opt = construct(cls, **case.ctor)
     ad = Adapter(opt, notes)
     layer = _Layer(case.weights, case.biases)
-    history = []
+    other = _Layer(-0.5 * case.weights, -0.5 * case.biases) if companion else None
+    history, other_history = [], []
     for gw, gb in zip(case.extra["dweights"], case.extra["dbiases"], strict=True):
         layer.dweights = np.array(gw, copy=True)
         layer.dbiases = np.array(gb, copy=True)
         pre = getattr(opt, "pre_update_params", None)
         if callable(pre):
             pre()
-        ad.method("update_params", "update_parameters", "update")(layer)
+        update = ad.method("update_params", "update_parameters", "update")
+        update(layer)
+        if other is not None:
+            other.dweights = -0.5 * np.asarray(gw, dtype=np.float64)
+            other.dbiases = -0.5 * np.asarray(gb, dtype=np.float64)
+            update(other)
         post = getattr(opt, "post_update_params", None)
         if callable(post):
             post()
         history.append((np.array(layer.weights, copy=True), np.array(layer.biases, copy=True)))
+        if other is not None:
+            other_history.append((np.array(other.weights, copy=True),
+                                  np.array(other.biases, copy=True)))
+    if companion:
+        return layer, (opt, history, other_history)
     return layer, (opt, history)
 
 
@@ -952,30 +1039,47 @@ def optimizer_matches_reference(ctx: Context, case: Case) -> None:
     Compared on the *updates* (new - old), with a tolerance scaled by the
     parameters: the difference of two parameters loses eps*|w| to cancellation.
     """
-    _, (opt, got) = run_optimizer(ctx, ctx.cls, case, ctx.adaptations)
-    _, (ropt, exp) = run_optimizer(ctx, ctx.spec.reference, case, [])
-    prev = (case.weights, case.biases)
+    _, (opt, got, got2) = run_optimizer(ctx, ctx.cls, case, ctx.adaptations, companion=True)
+    _, (ropt, exp, exp2) = run_optimizer(ctx, ctx.spec.reference, case, [], companion=True)
     eps = ctx.eps_floor
-    for step, ((gw, gb), (ew, eb)) in enumerate(zip(got, exp, strict=True), start=1):
-        for name, g, e, p in (("weights", gw, ew, prev[0]), ("biases", gb, eb, prev[1])):
-            scale = float(np.max(np.abs(p))) + float(np.max(np.abs(e)))
-            # 64*eps*|w|: the update is read as a difference of two parameters.
-            tol = nm.Tolerance(64 * eps, 64 * eps * scale,
-                               f"update read as new - old: atol = 64*eps*max|w| ({eps:.1e})")
-            try:
-                assert_matches(ctx, np.asarray(g) - p, e - p, f"{name} update at step {step}",
-                               case, tol=tol)
-            except Mismatch as m:
-                m.details["step"] = step
-                m.hint = optimizer_cause(
-                    optimizer_kind(ctx.spec.name), case.ctor, [case.weights, case.biases],
-                    [list(gs) for gs in zip(case.extra["dweights"], case.extra["dbiases"],
-                                            strict=True)],
-                    [list(ps) for ps in got],
-                ) or m.hint or _optimizer_hint(ctx.spec.name, case, step)
-                raise
-        prev = (ew, eb)
     it = getattr(opt, "iterations", None)
+    if isinstance(it, (int, np.integer)) and it == 2 * len(got) and len(got) > 0:
+        raise Mismatch(
+            f"iterations is {it} after {len(got)} steps of two layers",
+            hint="iterations is counted in update_params(), once per layer: count it in "
+            "post_update_params(), once per step",
+        )
+    for which, g_hist, e_hist, start in (
+        ("", got, exp, (case.weights, case.biases)),
+        (" of a second layer in the same step", got2, exp2,
+         (-0.5 * case.weights, -0.5 * case.biases)),
+    ):
+        prev = start
+        for step, ((gw, gb), (ew, eb)) in enumerate(zip(g_hist, e_hist, strict=True), start=1):
+            for name, g, e, p in (("weights", gw, ew, prev[0]), ("biases", gb, eb, prev[1])):
+                scale = float(np.max(np.abs(p))) + float(np.max(np.abs(e)))
+                # 64*eps*|w|: the update is read as a difference of two parameters.
+                tol = nm.Tolerance(64 * eps, 64 * eps * scale,
+                                   f"update read as new - old: atol = 64*eps*max|w| ({eps:.1e})")
+                try:
+                    assert_matches(ctx, np.asarray(g) - p, e - p,
+                                   f"{name} update{which} at step {step}", case, tol=tol)
+                except Mismatch as m:
+                    m.details["step"] = step
+                    if which:  # the first layer was right: the layers share state
+                        m.hint = ("the first layer's updates are right: optimizer state is "
+                                  "shared between layers (kept on the optimizer by class "
+                                  "name or shape instead of on each layer, or iterations "
+                                  "advanced in update_params)")
+                        raise
+                    m.hint = optimizer_cause(
+                        optimizer_kind(ctx.spec.name), case.ctor, [case.weights, case.biases],
+                        [list(gs) for gs in zip(case.extra["dweights"], case.extra["dbiases"],
+                                                strict=True)],
+                        [list(ps) for ps in got],
+                    ) or m.hint or _optimizer_hint(ctx.spec.name, case, step)
+                    raise
+            prev = (ew, eb)
     if isinstance(it, (int, np.integer)) and it != len(got):
         raise Mismatch(
             f"iterations is {it} after {len(got)} steps",
@@ -1055,6 +1159,21 @@ def accumulated_is_the_mean_over_samples(ctx: Context, case: Case) -> None:
             "by the number of SAMPLES seen (accumulated_count += len(sample_losses)), not batches"
         )
         raise
+    # a second epoch: new_pass() forgets the first one entirely (sum and count)
+    second = np.array(case.extra["second_batch"], copy=True)
+    queue.append(second)
+    new_pass()
+    loss.calculate(np.zeros((len(second), 1)), np.zeros(len(second)))
+    out = acc()
+    if isinstance(out, tuple):
+        out = out[0]
+    try:
+        assert_matches(ctx, np.asarray(out, dtype=np.float64), np.asarray(np.mean(second)),
+                       "calculate_accumulated() after a second new_pass()", case)
+    except Mismatch as m:
+        m.hint = ("new_pass() must reset both accumulators: accumulated_sum = 0 and "
+                  "accumulated_count = 0")
+        raise
 
 
 def regularization_loss_matches_reference(ctx: Context, case: Case) -> None:
@@ -1095,6 +1214,35 @@ def regularization_loss_matches_reference(ctx: Context, case: Case) -> None:
             "lambdas, over every trainable layer"
         )
         raise
+    _calculate_with_regularization(ctx, case, theirs, float(expected))
+
+
+def _calculate_with_regularization(ctx: Context, case: Case, loss: Any, expected: float) -> None:
+    """``calculate(..., include_regularization=True)`` returns (data loss, regularization
+    loss) as numbers (chapters 18+, after remember_trainable_layers)."""
+    from oracle.adapt import _accepts
+
+    calc = getattr(loss, "calculate", None)
+    if not callable(calc) or not callable(getattr(loss, "remember_trainable_layers", None)) \
+            or not _accepts(calc, "include_regularization", 3):
+        return
+    n = 3
+    if callable(getattr(loss, "new_pass", None)):
+        loss.new_pass()  # the book's calculate accumulates, and its accumulators start there
+    out = calc(np.zeros((n, 1)), np.zeros(n), include_regularization=True)
+    if not isinstance(out, tuple) or len(out) != 2:
+        raise Mismatch(
+            f"calculate(..., include_regularization=True) returns {type(out).__name__}, "
+            "expected a (data_loss, regularization_loss) pair",
+            hint="return data_loss, self.regularization_loss()")
+    reg = out[1]
+    if callable(reg) or not isinstance(reg, (int, float, np.number, np.ndarray)):
+        raise Mismatch(
+            "calculate(..., include_regularization=True) returns a regularization loss of "
+            f"type {type(reg).__name__}, not a number",
+            hint="call the method: self.regularization_loss(), not self.regularization_loss")
+    assert_matches(ctx, np.asarray(reg, dtype=np.float64), np.asarray(expected),
+                   "regularization loss returned by calculate(include_regularization=True)", case)
 
 
 def _has_default(fn: Any) -> bool:
