@@ -32,10 +32,12 @@ def _near(a: float, b: float) -> bool:
 
 def shape_cause(got_shape: tuple[int, ...], expected_shape: tuple[int, ...], attr: str) -> str:
     if len(got_shape) == 1 and expected_shape == (1,) + tuple(got_shape):
-        return (
-            f"{attr} lost its row axis: sum with keepdims=True "
-            "(np.sum(dvalues, axis=0, keepdims=True)) keeps the (1, n) shape of the biases"
-        )
+        if attr.startswith("dbiases"):
+            return (
+                f"{attr} lost its row axis: sum with keepdims=True "
+                "(np.sum(dvalues, axis=0, keepdims=True)) keeps the (1, n) shape of the biases"
+            )
+        return f"{attr} lost its row axis: keep the shape {expected_shape} (keepdims=True?)"
     if got_shape == tuple(reversed(expected_shape)) and len(got_shape) == 2:
         return (
             f"{attr} is transposed: for Dense, dweights = inputs.T @ dvalues "
@@ -99,11 +101,14 @@ def value_cause(
         if _near(r, 2.0):
             causes.append("2x too large (a factor 2 where there is none)")
         if _near(r, 0.5):
-            causes.append("2x too small (the 2 of d(x^2)/dx = 2x missing)")
+            squares = component in ("Loss_MeanSquaredError", "Layer_Dense")
+            causes.append("2x too small" + (" (the 2 of d(x^2)/dx = 2x missing)" if squares
+                                            else " (half the expected value)"))
         if samples and outputs and samples * outputs > 1 and _near(r, float(samples * outputs)):
             causes.append("samples*outputs times too large: both divisions missing")
         if _near(r, 0.0):
-            causes.append("all zero where values were expected")
+            causes.append("zero where non-zero values were expected (a mask or a condition "
+                          "that zeroes too much, or a result never assigned)")
     return "; or ".join(causes)
 
 

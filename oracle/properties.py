@@ -465,11 +465,22 @@ def regularized_gradients_match_reference(ctx: Context, case: Case) -> None:
                            magnitude=_magnitude(ctx, case, attr))
         except Mismatch as m:
             lam = {k: v for k, v in case.ctor.items() if "regularizer" in k}
-            m.hint = m.hint or (
-                "the data gradient is right (backward.* passes), so look at the penalty terms: "
-                "L1 adds lambda1*sign(w) (+1 at w >= 0, -1 below), L2 adds 2*lambda2*w, each "
-                "with the parameter's own lambda"
-            )
+            if not m.hint:
+                plain = Case(**{**case.__dict__, "ctor": {
+                    k: v for k, v in case.ctor.items() if "regularizer" not in k}})
+                try:
+                    data_ok = np.allclose(
+                        np.asarray(evaluate(ctx, ctx.cls, plain).grads[attr], dtype=np.float64),
+                        evaluate(ctx, ctx.spec.reference, plain).grads[attr],
+                        rtol=1e-5, atol=1e-8)
+                except Exception:
+                    data_ok = False
+                m.hint = (
+                    "the data gradient is right without regularization, so look at the "
+                    "penalty terms: L1 adds lambda1*sign(w) (+1 at w >= 0, -1 below), L2 adds "
+                    "2*lambda2*w, each with the parameter's own lambda"
+                ) if data_ok else (f"{attr} is wrong without regularization too: see "
+                                   f"backward.{attr}")
             m.details["lambdas"] = lam
             raise
 
@@ -578,9 +589,30 @@ def gradients_match_finite_differences(ctx: Context, case: Case) -> None:
         if not bad.any():
             continue  # the 3-point estimate was the one in error
         gg = np.where(bad, g, second)
-        assert_matches(ctx, gg, second, f"{attr} vs finite differences of forward()", case,
-                       tol=nm.Tolerance(max(tol.rtol, tol5.rtol), max(tol.atol, tol5.atol),
-                                        tol5.why))
+        try:
+            assert_matches(ctx, gg, second, f"{attr} vs finite differences of forward()", case,
+                           tol=nm.Tolerance(max(tol.rtol, tol5.rtol), max(tol.atol, tol5.atol),
+                                            tol5.why))
+        except Mismatch as m:
+            if not _forward_agrees(ctx, case, got):
+                m.hint = ("forward() itself disagrees with the reference (see the forward "
+                          "check), and these finite differences differentiate that forward(): "
+                          "fix it first; backward may well be right")
+            raise
+
+
+def _forward_agrees(ctx: Context, case: Case, got: Outcome) -> bool:
+    """Loosely (rtol 1e-5): is the target's forward output the reference's?"""
+    try:
+        ref_out = np.asarray(evaluate(ctx, ctx.spec.reference, case, backward=False).output,
+                             dtype=np.float64)
+        mine = np.asarray(got.output, dtype=np.float64)
+        if mine.ndim == 0 and ref_out.ndim == 1:
+            ref_out = np.asarray(ref_out.mean())
+        return mine.shape == ref_out.shape and bool(np.allclose(mine, ref_out, rtol=1e-5,
+                                                                atol=1e-8))
+    except Exception:
+        return True  # cannot tell: keep the finite-difference finding's own hint
 
 
 # --- labels, stability, kinks, hygiene ---------------------------------------------
@@ -1077,7 +1109,8 @@ def optimizer_matches_reference(ctx: Context, case: Case) -> None:
                         [list(gs) for gs in zip(case.extra["dweights"], case.extra["dbiases"],
                                                 strict=True)],
                         [list(ps) for ps in got],
-                    ) or m.hint or _optimizer_hint(ctx.spec.name, case, step)
+                    ) or _other_defaults(opt, ropt, case) or m.hint or _optimizer_hint(
+                        ctx.spec.name, case, step)
                     raise
             prev = (ew, eb)
     if isinstance(it, (int, np.integer)) and it != len(got):
@@ -1085,6 +1118,23 @@ def optimizer_matches_reference(ctx: Context, case: Case) -> None:
             f"iterations is {it} after {len(got)} steps",
             hint="post_update_params() must do self.iterations += 1",
         )
+
+
+def _other_defaults(opt: Any, ref_opt: Any, case: Case) -> str:
+    """Hyperparameters left at their defaults (not passed by the case) whose default is not
+    the book's: Adam's epsilon of 1e-8 from the paper, say."""
+    differ = []
+    for name in ("learning_rate", "decay", "epsilon", "rho", "beta_1", "beta_2", "momentum"):
+        if name in case.ctor or not hasattr(ref_opt, name):
+            continue
+        mine, book = getattr(opt, name, None), getattr(ref_opt, name)
+        if isinstance(mine, (int, float)) and not np.isclose(float(mine), float(book),
+                                                             rtol=1e-12, atol=0.0):
+            differ.append(f"{name} = {mine:g} (the book's default is {book:g})")
+    if not differ:
+        return ""
+    return ("a default differs from the book's: " + ", ".join(differ)
+            + "; the checks build the optimizer as the book's users do, with the defaults")
 
 
 def _optimizer_hint(name: str, case: Case, step: int) -> str:
