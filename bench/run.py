@@ -703,8 +703,10 @@ EVALS: dict[str, Callable[[int], int]] = {
 
 
 def warm_up(use_torch: bool) -> None:
-    """Run every library once on a tiny problem: their one-time costs (lazy imports, torch's
-    dispatcher) are then paid before any timing, not by the first workload's warm-up."""
+    """Run every library on a tiny problem for about 0.2 s each: their one-time costs (lazy
+    imports, torch's dispatcher, the interpreter specialising hot code) are then paid before
+    any timing, not by the first workload (one call was not enough: the first workload's
+    screen measured 1.5-2x slower than the same call later in the run)."""
     w = dense_workload(2)
     w.analytic = w.floor()
     for name in CHECKERS:
@@ -712,7 +714,9 @@ def warm_up(use_torch: bool) -> None:
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            CHECKER_FUNCS[name](w, w.target)
+            t0 = time.perf_counter()
+            while time.perf_counter() - t0 < 0.2:
+                CHECKER_FUNCS[name](w, w.target)
     if use_torch:
         torch_numerical_gradient(w)
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from hypothesis import HealthCheck, Phase, Verbosity, given, seed
+from hypothesis import HealthCheck, Phase, Verbosity, given, reject, seed
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
@@ -191,7 +191,7 @@ def run_check(
         if pre is not None:
             return pre
     smallest: dict[str, Any] = {}
-    state: dict[str, Any] = {"first_fail": None, "calls_after": 0}
+    state: dict[str, Any] = {"first_fail": None, "calls_after": 0, "applicable": False}
 
     def body(case: S.Case) -> None:
         if state["first_fail"] is not None:
@@ -201,7 +201,13 @@ def run_check(
                 raise _ShrinkBudgetSpent()
         try:
             P.catch_adapter_errors(plan.prop)(ctx, case)
-        except (P.NotApplicable, _ShrinkBudgetSpent):
+        except P.NotApplicable:
+            if state["applicable"]:
+                # the typical case ran: only this drawn case uses what the class lacks
+                # (momentum for a chapter-9 SGD), so discard it rather than skip the check
+                reject()
+            raise
+        except _ShrinkBudgetSpent:
             raise
         except Exception as e:
             if state["first_fail"] is None:
@@ -225,9 +231,12 @@ def run_check(
         # shrinking, which report the smallest failing case either found.
         try:
             body(S.typical(spec, plan.variant))
+        except P.NotApplicable:
+            raise
         except Exception:
             state["first_fail"] = None
             state["calls_after"] = 0
+        state["applicable"] = True
         test()
     except P.NotApplicable as e:
         return CheckResult(name, "skip", str(e))
