@@ -326,3 +326,47 @@ def test_the_kink_margin_against_the_stencils() -> None:
     assert nm.CENTRAL_STEP * 100 < margin
     assert nm.CENTRAL_STEP * 10 * 10 < margin
     assert nm.crosses_kink(np.array([margin]), np.array([0.0]), stencil=5)[0]
+
+
+# --------------------------------------------------------------------------- directional screen
+
+
+@pytest.mark.parametrize(("fn", "vjp", "shape"), [
+    (rows_fn, rows_vjp, (2, 4)), (cols_fn, cols_vjp, (4, 3)), (coupled_fn, coupled_vjp, (3, 2)),
+])
+def test_the_screen_passes_the_exact_gradient_and_flags_real_bugs(
+    fn: Callable[[np.ndarray], np.ndarray], vjp: Callable[..., np.ndarray],
+    shape: tuple[int, ...],
+) -> None:
+    rng = np.random.default_rng(11)
+    x = rng.uniform(-1.5, 1.5, size=shape)
+    g = rng.standard_normal(fn(x).shape)
+    exact = vjp(x, g)
+    for directions in (1, 3):
+        ok, num, ana = nm.directional_screen(fn, x, g, exact, directions=directions)
+        assert ok, (num, ana)
+    # bugs are factors: each changes <grad, v> far beyond the screen's tolerance
+    for wrong in (-exact, 2 * exact, exact / x.shape[0], np.zeros_like(exact)):
+        assert not nm.directional_screen(fn, x, g, wrong, rng=np.random.default_rng(3))[0]
+
+
+def test_the_screen_of_a_scalar_function_of_a_flat_vector() -> None:
+    # the bench's form: all parameters in one vector, upstream 1, a float returned
+    theta = np.array([0.3, -1.2, 2.5, 0.8])
+
+    def f(t: np.ndarray) -> float:
+        return float(np.sum(np.sin(t)) + t[0] * t[1])
+
+    grad = np.cos(theta)
+    grad[0] += theta[1]
+    grad[1] += theta[0]
+    assert nm.directional_screen(f, theta, np.asarray(1.0), grad)[0]
+    off = grad.copy()
+    off[2] *= 1.5  # one entry of four off by half: a projection the screen sees
+    assert not nm.directional_screen(f, theta, np.asarray(1.0), off)[0]
+
+
+def test_a_screen_with_nan_fails() -> None:
+    x = np.array([[0.5, 1.0]])
+    assert not nm.directional_screen(lambda t: t * np.nan, x, np.ones((1, 2)), np.ones((1, 2)))[0]
+    assert not nm.directional_screen(np.sin, x, np.ones((1, 2)), np.full((1, 2), np.nan))[0]
