@@ -469,7 +469,7 @@ def _flat_direction(v: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
 
 
 def directional_screen(
-    fn: Fn,
+    fn: Callable[[np.ndarray], Any],
     x: np.ndarray,
     upstream: np.ndarray,
     grad: np.ndarray,
