@@ -23,7 +23,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from typing import IO, Any
 
-from oracle.results import CheckResult, ComponentResult, TargetReport
+from oracle.results import NOTHING_FOUND, CheckResult, ComponentResult, TargetReport
 
 __all__ = [
     "EXIT_MEANINGS",
@@ -233,10 +233,7 @@ def render_text(
     out.append(summary_line(report) + f"  ({report.seconds:.1f}s)")
     checked = sum(1 for c in report.components if c.status != "missing")
     if checked == 0:
-        out.append(
-            "nothing was checked: no class of the book was found "
-            "(name yours with --map BookName=YourName; `nnfs-oracle list` shows the book's names)"
-        )
+        out.append(NOTHING_FOUND)
     code = report.exit_code
     out.append(f"exit {code}: {EXIT_MEANINGS.get(code, '')}")
     return "\n".join(out) + "\n"

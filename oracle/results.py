@@ -78,6 +78,12 @@ class ComponentResult:
         return "pass"
 
 
+NOTHING_FOUND = (
+    "nothing was checked: no class of the book was found "
+    "(name yours with --map BookName=YourName; `nnfs-oracle list` shows the book's names)"
+)
+
+
 @dataclass
 class TargetReport:
     target: str  # what the user named
@@ -99,9 +105,7 @@ class TargetReport:
         """0 when every found component passes, 1 when any fails or errors, 2 when unusable:
         it could not be loaded, or none of the book's classes was found in it (nothing was
         checked, which must not read as a pass: an empty submission is not a correct one)."""
-        if self.error is not None:
-            return 2
-        if self.components and all(c.status == "missing" for c in self.components):
+        if self.unusable is not None:
             return 2
         if any(c.status in ("fail", "error") for c in self.components):
             return 1
@@ -110,6 +114,15 @@ class TargetReport:
     @property
     def ok(self) -> bool:
         return self.exit_code == 0
+
+    @property
+    def unusable(self) -> str | None:
+        """Why the target could not be checked (exit code 2), or None."""
+        if self.error is not None:
+            return self.error
+        if self.components and all(c.status == "missing" for c in self.components):
+            return NOTHING_FOUND
+        return None
 
     def component(self, name: str) -> ComponentResult:
         for c in self.components:
@@ -121,7 +134,7 @@ class TargetReport:
         return {
             "target": self.target,
             "load_mode": self.load_mode,
-            "error": self.error,
+            "error": self.unusable,  # set exactly when the exit code is 2
             "notes": list(self.notes),
             "components": [c.to_dict() for c in self.components],
             "summary": {**self.summary, "exit_code": self.exit_code},

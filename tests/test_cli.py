@@ -130,6 +130,7 @@ def test_text_nothing_found_says_so() -> None:
     text = render_text(r)
     assert "nothing was checked" in text and "--map" in text
     assert r.exit_code == 2 and text.splitlines()[-1].startswith("exit 2")
+    assert r.error is None and "--map" in r.to_dict()["error"]  # JSON: error set iff exit 2
 
 
 def test_table_of_several_targets() -> None:

@@ -121,7 +121,8 @@ def test_bad_targets_get_one_clear_message(path: Path) -> None:
         broken = [c for c in report.components if c.status in ("fail", "error")]
         found = [c for c in report.components if c.status != "missing"]
         assert broken or not found, _verdicts(report)
-        if not found:  # nothing checked is not a pass
+        if not found:  # nothing checked is not a pass, and the JSON says why
             assert report.exit_code == 2
+            assert "no class of the book was found" in report.to_dict()["error"]
         for c in broken:
             assert all("Traceback (most recent" not in k.message for k in c.checks)
