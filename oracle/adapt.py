@@ -73,6 +73,17 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Method names seen in the wild, the book's first.
+FORWARD_NAMES = ("forward", "forward_pass", "feed_forward", "feedforward", "forward_propagation")
+BACKWARD_NAMES = ("backward", "backwards", "backward_pass", "backwards_pass", "backprop",
+                  "backpropagation", "backward_propagation")
+UPDATE_NAMES = ("update_params", "update_parameters", "update_param", "update")
+PRE_UPDATE_NAMES = ("pre_update_params", "pre_update_parameters", "pre_update_param",
+                    "pre_update")
+POST_UPDATE_NAMES = ("post_update_params", "post_update_parameters", "post_update_param",
+                     "post_update")
+
+
 def _norm(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
@@ -185,7 +196,7 @@ class Adapter:
         )
 
     def forward(self, *args: Any, training: bool | None = None) -> Any:
-        fwd = self.method("forward")
+        fwd = self.method(*FORWARD_NAMES)
         if training is not None and _accepts(fwd, "training", len(args) + 1):
             self.returned = fwd(*args, training=training)
         else:
@@ -195,7 +206,7 @@ class Adapter:
         return self.returned
 
     def backward(self, *args: Any) -> Any:
-        self.returned = self.method("backward")(*args)
+        self.returned = self.method(*BACKWARD_NAMES)(*args)
         return self.returned
 
     def read(self, attr: str, *, returned_ok: bool = True) -> Any:
@@ -235,21 +246,49 @@ class Adapter:
         return getattr(self.obj, self.param_name(book))
 
 
+# Other spellings of the book's constructor arguments (normalised as by _norm, which
+# already equates learningRate, learning_rate and beta1, beta_1).
+_KEYWORD_ALIASES: dict[str, tuple[str, ...]] = {
+    "learning_rate": ("lr", "alpha", "eta", "learnrate"),
+    "epsilon": ("eps",),
+    "beta_1": ("b1",),
+    "beta_2": ("b2",),
+    "n_inputs": ("ninput", "inputs", "inputsize", "nin", "fanin"),
+    "n_neurons": ("nneuron", "neurons", "outputsize", "nout", "fanout", "noutputs", "outputs"),
+}
+
+
+def regularizer_key(name: str) -> tuple[str, str] | None:
+    """('weight' | 'bias', 'l1' | 'l2') for a regularizer's name in any spelling
+    (weight_regularizer_l1, weight_regularizer_L1, weight_L1, l1_bias ...), else None."""
+    n = _norm(name)
+    kind = "weight" if "weight" in n else "bias" if "bias" in n else None
+    order = "l1" if "l1" in n else "l2" if "l2" in n else None
+    return (kind, order) if kind and order else None
+
+
 def construct(cls: type, *args: Any, **kwargs: Any) -> Any:
     """``cls(*args, **kwargs)``, dropping keyword arguments the class does not take
-    when they are at their defaults (a learner's Dense without regularizers)."""
+    when they are at their defaults (a learner's Dense without regularizers), and passing
+    an argument under the class's own spelling of its name (weight_regularizer_L1, lr)."""
     try:
         sig = inspect.signature(cls)
         params = sig.parameters
         if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
             unknown = [k for k in kwargs if k not in params]
             for k in unknown:
-                if kwargs[k] in (0, 0.0, None):
+                key = regularizer_key(k)
+                theirs = [p for p in params if p not in kwargs and (
+                    regularizer_key(p) == key if key else
+                    _norm(p) == _norm(k) or _norm(p) in _KEYWORD_ALIASES.get(k, ()))]
+                if len(theirs) == 1:
+                    kwargs[theirs[0]] = kwargs.pop(k)
+                elif kwargs[k] in (0, 0.0, None):
                     del kwargs[k]
                 else:
                     raise NotSupported(
-                        f"{cls.__name__}() takes no argument {k!r} (the book adds it in a later "
-                        "chapter)"
+                        f"{cls.__name__}() takes no argument {k!r}, which the book's class "
+                        "takes (a form from an earlier chapter, or the argument renamed)"
                     )
     except (TypeError, ValueError):
         pass

@@ -35,6 +35,7 @@ from hypothesis import strategies as st
 
 from oracle import properties as P
 from oracle import spec as S
+from oracle.load import broken_definition
 from oracle.results import CheckResult, ComponentResult
 from oracle.settings import Settings
 
@@ -140,9 +141,25 @@ def _exception_hint(exc: BaseException) -> str:
         return "a shape mismatch: check transposes (.T) and keepdims=True in sums"
     if isinstance(exc, IndexError) and "too many indices" in text:
         return "a label-format branch: sparse labels are 1-D, one-hot labels 2-D"
-    if isinstance(exc, (UnboundLocalError, NameError)):
+    if isinstance(exc, TypeError) and "object is not callable" in text:
+        return ("a missing operator: `a(b)` calls a; `a * (b)` or `a / (b)` was meant, or a "
+                "method name is shadowed by an attribute of the same name")
+    if isinstance(exc, UnboundLocalError):
         return "a variable set in only one branch (sparse vs one-hot?) or an indentation slip"
+    if isinstance(exc, NameError):
+        name = getattr(exc, "name", None) or ""
+        if name in _MODULE_NAMES:
+            return (f"{name!r} is never imported in the module: add `import "
+                    f"{_MODULE_NAMES[name]}` at its top")
+        return (f"{name or 'a name'!r} is not defined where it is used: a typo, a missing "
+                "import, a variable of another method (self. forgotten?), or one set in only "
+                "one branch")
     return ""
+
+
+# Names a module uses for what it forgot to import.
+_MODULE_NAMES = {"np": "numpy as np", "numpy": "numpy", "math": "math", "nnfs": "nnfs",
+                 "scipy": "scipy", "random": "random", "copy": "copy"}
 
 
 def _format(message: str, hint: str, case: S.Case | None, replay: str) -> str:
@@ -316,6 +333,11 @@ def check_component(
 ) -> ComponentResult:
     spec = S.SPECS[book_name]
     t0 = time.perf_counter()
+    broken = broken_definition(cls)
+    if broken is not None:
+        return ComponentResult(book_name, getattr(cls, "__name__", str(cls)), "error",
+                               [CheckResult("definition", "error", broken,
+                                            {"component": book_name})])
     patched = P.numpy_patched()
     results: list[CheckResult] = []
     adaptations: list[str] = []
@@ -330,6 +352,9 @@ def check_component(
         except Exception as e:  # a bug of ours must not hide the other checks
             r = CheckResult(name, "error", f"internal error in check {name}: {e!r}")
         results.append(r)
+    if results and all(r.status == "skip" for r in results):
+        # Found by name, but nothing could be run on it: not a pass (a stub passes nothing)
+        results.append(CheckResult("interface", "error", _nothing_ran(cls, results)))
     for r in results:
         r.details.setdefault("component", book_name)
     # The adapter notes collected while driving the class, deduplicated in order.
@@ -342,6 +367,16 @@ def check_component(
         book_name, getattr(cls, "__name__", str(cls)), status, results, adaptations,
         time.perf_counter() - t0,
     )
+
+
+def _nothing_ran(cls: type, results: list[CheckResult]) -> str:
+    reasons = list(dict.fromkeys(r.message for r in results if r.message))
+    methods = sorted(n for n in dir(cls) if not n.startswith("_")
+                     and callable(getattr(cls, n, None)))
+    have = ", ".join(methods) or "none besides __init__"
+    return (f"no check could run on {getattr(cls, '__name__', cls)}: {'; '.join(reasons[:3])}. "
+            f"Its methods: {have}; the checks drive the book's methods: forward and backward; "
+            "update_params for an optimizer")
 
 
 def _adaptations(spec: S.Spec, cls: type, namespace: dict[str, Any], patched: bool) -> list[str]:

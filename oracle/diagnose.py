@@ -121,6 +121,8 @@ OPTIMIZER_SLIPS: dict[str, dict[str, str]] = {
     "sgd": {
         "decay_from_one": "learning-rate decay counts iterations from 1: lr / (1 + decay * "
         "iterations) uses the iterations done so far, starting at 0",
+        "decay_unused": "the decayed rate is computed but not used: the update must use "
+        "current_learning_rate, not learning_rate",
         "decay_compounded": "learning-rate decay compounds: current_learning_rate = "
         "learning_rate / (1 + decay * iterations), from the initial learning_rate each step",
         "momentum_sign": "the gradient term has the wrong sign: weight_updates = momentum * "
@@ -139,17 +141,23 @@ OPTIMIZER_SLIPS: dict[str, dict[str, str]] = {
         "dweights**2",
         "decay_from_one": "learning-rate decay counts iterations from 1: lr / (1 + decay * "
         "iterations) uses the iterations done so far, starting at 0",
+        "decay_unused": "the decayed rate is computed but not used: the update must use "
+        "current_learning_rate, not learning_rate",
     },
     "rmsprop": {
         "eps_inside": "epsilon goes outside the square root: lr * g / (np.sqrt(cache) + "
         "epsilon), not np.sqrt(cache + epsilon)",
         "rho_swapped": "rho and 1 - rho are swapped: cache = rho * cache + (1 - rho) * "
         "dweights**2",
+        "cache_accumulated": "the cache is a moving average, assigned, not added to: cache = "
+        "rho * cache + (1 - rho) * dweights**2 (with += the old cache counts twice)",
         "cache_not_squared": "the cache must average squared gradients: (1 - rho) * "
         "dweights**2",
         "no_sqrt": "the square root is missing: lr * g / (np.sqrt(cache) + epsilon)",
         "decay_from_one": "learning-rate decay counts iterations from 1: lr / (1 + decay * "
         "iterations) uses the iterations done so far, starting at 0",
+        "decay_unused": "the decayed rate is computed but not used: the update must use "
+        "current_learning_rate, not learning_rate",
     },
     "adam": {
         "eps_inside": "epsilon goes outside the square root: lr * m_hat / (np.sqrt(c_hat) + "
@@ -162,6 +170,8 @@ OPTIMIZER_SLIPS: dict[str, dict[str, str]] = {
         "(1 - beta_2**(iterations + 1))",
         "correction_iterations": "the bias correction uses beta**iterations: it must be "
         "beta**(iterations + 1) (iterations is still 0 at the first step)",
+        "cache_accumulated": "the cache is a moving average, assigned, not added to: cache = "
+        "beta_2 * cache + (1 - beta_2) * dweights**2 (with += the old cache counts twice)",
         "beta1_for_cache": "the cache must use beta_2: cache = beta_2 * cache + (1 - beta_2) * "
         "dweights**2",
         "cache_not_squared": "the cache must average squared gradients: (1 - beta_2) * "
@@ -169,6 +179,8 @@ OPTIMIZER_SLIPS: dict[str, dict[str, str]] = {
         "no_sqrt": "the square root is missing: lr * m_hat / (np.sqrt(c_hat) + epsilon)",
         "decay_from_one": "learning-rate decay counts iterations from 1: lr / (1 + decay * "
         "iterations) uses the iterations done so far, starting at 0",
+        "decay_unused": "the decayed rate is computed but not used: the update must use "
+        "current_learning_rate, not learning_rate",
     },
 }
 
@@ -197,7 +209,9 @@ def simulate_optimizer(
     with np.errstate(all="ignore"):
         for it, gs in enumerate(grads):
             if decay:
-                if slip == "decay_from_one":
+                if slip == "decay_unused":
+                    lr = lr0
+                elif slip == "decay_from_one":
                     lr = lr0 / (1.0 + decay * (it + 1))
                 elif slip == "decay_compounded":
                     lr = lr / (1.0 + decay * it)
@@ -235,12 +249,13 @@ def _step(kind: str, hp: dict[str, float], slip: str, lr: float, it: int, g: np.
         return -lr * g / denom(c[i])
     if kind == "rmsprop":
         rho = float(hp["rho"])
-        c[i] = (1 - rho) * c[i] + rho * g2 if slip == "rho_swapped" else rho * c[i] + (1 - rho) * g2
+        c[i] = ((1 - rho) * c[i] + rho * g2 if slip == "rho_swapped" else
+                rho * c[i] + (1 - rho) * g2 + (c[i] if slip == "cache_accumulated" else 0.0))
         return -lr * g / denom(c[i])
     b1, b2 = float(hp["beta_1"]), float(hp["beta_2"])
     m[i] = b1 * m[i] + (1 - b1) * g
     bc = b1 if slip == "beta1_for_cache" else b2
-    c[i] = bc * c[i] + (1 - bc) * g2
+    c[i] = bc * c[i] + (1 - bc) * g2 + (c[i] if slip == "cache_accumulated" else 0.0)
     t = it if slip == "correction_iterations" else it + 1
     mh = m[i] if slip in ("no_correction", "momentum_uncorrected") else m[i] / (1 - b1**t)
     ch = c[i] if slip in ("no_correction", "cache_uncorrected") else c[i] / (1 - b2**t)

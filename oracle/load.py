@@ -640,6 +640,7 @@ class _State:
     notes: list[str] = field(default_factory=list)
     stats: _Stats = field(default_factory=_Stats)
     roots: list[str] = field(default_factory=list)  # files/dirs whose modules load defs-only
+    broken: list[TargetLoadError] = field(default_factory=list)  # classes that raised
 
 
 def _target_frame(exc: BaseException, roots: list[str]) -> tuple[str, int | None, str] | None:
@@ -789,6 +790,8 @@ def _exec_defs_only(module: types.ModuleType, src: _Source, state: _State) -> No
     free = _free_names(kept)
     flags = _future_flags(tree)
     namespace = module.__dict__
+    n_defined = 0  # classes defined without error
+    broken_before = len(state.broken)
     for stmt in kept:
         if isinstance(stmt, ast.Pass):
             continue
@@ -816,11 +819,15 @@ def _exec_defs_only(module: types.ModuleType, src: _Source, state: _State) -> No
         except BaseException as exc:
             _on_defs_error(exc, stmt, src, state, uses, set_by_dropped, namespace, free)
         else:
+            n_defined += isinstance(stmt, ast.ClassDef)
             if stmt in promoted:
                 state.notes.append(
                     f"ran `{src.line(stmt.lineno).strip()}` ({src.where(stmt.lineno)}): the "
                     f"kept definitions use {', '.join(sorted(_stored_names(stmt)))}"
                 )
+    if len(state.broken) > broken_before and not n_defined:
+        # no class of the module could be defined: the module is unusable, and says why
+        raise state.broken[broken_before]
 
 
 def _redefinition_note(name: str, defs: list[ast.ClassDef], src: _Source) -> str:
@@ -938,7 +945,50 @@ def _on_defs_error(
             f"{err}\n'{name}' is set by top-level code ({src.where(line, with_file=False)}) that "
             "defs-only loading does not run; use --import to run the whole module"
         )
+    if isinstance(stmt, ast.ClassDef) and isinstance(exc, Exception):
+        # One class that cannot be defined (code dedented into its body, say) is that
+        # component's error; the module's other classes are still checked.
+        namespace[stmt.name] = broken_class(stmt.name, str(err), namespace.get("__name__"))
+        state.broken.append(err)
+        state.notes.append(
+            f"class {stmt.name} could not be defined ({src.where(stmt.lineno)}): it is "
+            "reported as an error, and the other classes are checked"
+            + (" (with the reference's class in its place where they use it)"
+               if broken_definition(namespace[stmt.name]) and any(
+                   isinstance(b, type) and b.__module__.startswith("reference")
+                   for b in namespace[stmt.name].__bases__) else "")
+        )
+        return
     raise err from None
+
+
+BROKEN = "__nnfs_oracle_broken__"
+
+
+def broken_class(name: str, message: str, module: str | None) -> type:
+    """A stand-in for a class whose definition raised.  Discovery finds it under its name
+    and the checks report ``message`` as its error (:func:`broken_definition`).  For a
+    book class the reference's class stands in behind it, so that the module's classes
+    that use it or inherit from it are checked on their own code, not failed for it."""
+    import reference
+    from oracle.adapt import COMPONENTS
+
+    ns: dict[str, Any] = {BROKEN: message, "__module__": module}
+    stand_in = getattr(reference, name, None) if name in COMPONENTS else None
+    if not isinstance(stand_in, type):
+        stand_in = None
+
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: ARG001
+            raise TargetLoadError(message)
+
+        ns["__init__"] = __init__
+    return type(name, (stand_in,) if stand_in else (), ns)
+
+
+def broken_definition(cls: type) -> str | None:
+    """Why ``cls`` itself could not be defined, or None."""
+    message = getattr(cls, "__dict__", {}).get(BROKEN)
+    return None if message is None else str(message)
 
 
 # --------------------------------------------------------------------------- import hook

@@ -69,7 +69,15 @@ class Case:
             if v is not None:
                 parts.append(f"{name}={_summ(v)}")
         for k, v in {**self.ctor, **self.extra}.items():
-            if isinstance(v, list):
+            if isinstance(v, list) and v and all(isinstance(x, Case) for x in v):
+                # the layers of a regularization case: their parameters and nonzero lambdas
+                parts.append(f"{k}:")
+                for j, c in enumerate(v):
+                    lams = ", ".join(f"{n}={x:g}" for n, x in c.ctor.items()
+                                     if "regularizer" in n and x)
+                    parts.append(f"  [{j}] weights={_summ(c.weights)} biases={_summ(c.biases)}"
+                                 f" {lams or 'no regularizer'}")
+            elif isinstance(v, list):
                 parts.append(f"{k}=[{', '.join(_summ(x) for x in v)}]")
             else:
                 parts.append(f"{k}={_summ(v)}")

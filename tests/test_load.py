@@ -375,3 +375,36 @@ def test_an_assignment_the_classes_read_is_run(tmp_path: Path) -> None:
     assert loaded.namespace["Layer_Dense"](2, 3).weights.shape == (2, 3)
     text = "\n".join(loaded.notes)
     assert "ran `rng = np.random.default_rng(3)`" in text and "history" not in loaded.namespace
+
+
+def test_a_class_that_cannot_be_defined_is_that_components_error(tmp_path: Path) -> None:
+    """Code dedented into a class body raises while the class is defined: that class is
+    reported (with file and line), the others load, and a book class's users get the
+    reference's class in its place."""
+    from oracle.load import broken_definition
+
+    target = tmp_path / "dedent.py"
+    target.write_text(
+        "import numpy as np\n"
+        "class Activation_Softmax:\n"
+        "    def forward(self, inputs):\n"
+        "        self.output = inputs\n"
+        "    for row in self.output:\n"
+        "        pass\n"
+        "class Helper:\n"
+        "    x = undefined_name\n"
+        "class Combined:\n"
+        "    def __init__(self):\n"
+        "        self.activation = Activation_Softmax()\n"
+    )
+    loaded = load_target(target)
+    ns = loaded.namespace
+    why = broken_definition(ns["Activation_Softmax"])
+    assert why is not None and "NameError" in why and "line 5" in why
+    assert broken_definition(ns["Combined"]) is None
+    sm = ns["Combined"]().activation  # the reference's softmax stands in
+    sm.forward(np.array([[0.0, 0.0]]))
+    assert np.allclose(sm.output, 0.5)
+    with pytest.raises(TargetLoadError, match="undefined_name"):
+        ns["Helper"]()  # not a book class: nothing stands in, using it says why
+    assert "class Activation_Softmax could not be defined" in notes(loaded)
