@@ -233,7 +233,8 @@ class Adapter:
     def param_name(self, book: str) -> str:
         d = getattr(self.obj, "__dict__", {})
         for n in _PARAMS[book]:
-            if n in d:
+            # in the instance's __dict__, or set through a slot or a property
+            if n in d or hasattr(type(self.obj), n) and _is_array(getattr(self.obj, n, None)):
                 if n != book:
                     self._note(f"parameter {n} used as {book}")
                 return n
@@ -256,6 +257,10 @@ _KEYWORD_ALIASES: dict[str, tuple[str, ...]] = {
     "n_inputs": ("ninput", "inputs", "inputsize", "nin", "fanin"),
     "n_neurons": ("nneuron", "neurons", "outputsize", "nout", "fanout", "noutputs", "outputs"),
 }
+
+
+def _is_array(value: Any) -> bool:
+    return isinstance(value, np.ndarray)
 
 
 def regularizer_key(name: str) -> tuple[str, str] | None:

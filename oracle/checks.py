@@ -273,6 +273,9 @@ def run_check(
         message, hint, details = exc.message, exc.hint, dict(exc.details)
         if "; or " in hint and smallest.get("hint"):
             hint = smallest["hint"]
+    elif _raised_in_our_code(exc):
+        return CheckResult(name, "error", "internal error of nnfs-oracle in this check (not a "
+                           f"finding about the target): {type(exc).__name__}: {exc}")
     else:
         message, hint, details = _exception_message(exc), _exception_hint(exc), {}
     details["counterexample"] = case.summary()
@@ -280,6 +283,19 @@ def run_check(
     if hint:
         details["hint"] = hint
     return CheckResult(name, "fail", _format(message, hint, case, replay), details)
+
+
+_OUR_DIRS = tuple(os.path.dirname(os.path.abspath(m.__file__ or "")) + os.sep
+                  for m in (P, __import__("reference")))
+
+
+def _raised_in_our_code(exc: BaseException) -> bool:
+    """A NameError or ImportError raised in oracle/ or reference/ is a bug of ours: the
+    target cannot cause it there."""
+    if not isinstance(exc, (NameError, ImportError)):
+        return False
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and os.path.abspath(frames[-1].filename).startswith(_OUR_DIRS)
 
 
 def _replay(settings: Settings, component: str) -> str:

@@ -945,7 +945,7 @@ def _on_defs_error(
             f"{err}\n'{name}' is set by top-level code ({src.where(line, with_file=False)}) that "
             "defs-only loading does not run; use --import to run the whole module"
         )
-    if isinstance(stmt, ast.ClassDef) and isinstance(exc, Exception):
+    if isinstance(stmt, ast.ClassDef) and isinstance(exc, (Exception, SystemExit)):
         # One class that cannot be defined (code dedented into its body, say) is that
         # component's error; the module's other classes are still checked.
         namespace[stmt.name] = broken_class(stmt.name, str(err), namespace.get("__name__"))

@@ -628,15 +628,22 @@ def _forward_agrees(ctx: Context, case: Case, got: Outcome) -> bool:
 
 
 def sparse_and_one_hot_agree(ctx: Context, case: Case) -> None:
+    """Sparse labels, one-hot labels (float, as np.eye gives them) and one-hot labels of an
+    integer dtype give the same loss and gradient."""
     sp = evaluate(ctx, ctx.cls, case)
     oh = evaluate(ctx, ctx.cls, case, one_hot=True)
     ref = evaluate(ctx, ctx.spec.reference, case)
+    as_ints = Case(**{**case.__dict__, "y_one_hot": np.asarray(case.y_one_hot).astype(np.int64)})
+    ih = evaluate(ctx, ctx.cls, as_ints, one_hot=True)
     rows: tuple[tuple[str, Any, Any, Any], ...] = (
         ("forward", sp.output, oh.output, ref.output),
         ("dinputs", sp.grads.get("dinputs"), oh.grads.get("dinputs"), ref.grads.get("dinputs")),
+        ("forward with integer one-hot labels", sp.output, ih.output, ref.output),
+        ("dinputs with integer one-hot labels", sp.grads.get("dinputs"), ih.grads.get("dinputs"),
+         ref.grads.get("dinputs")),
     )
     for what, a, b, r in rows:
-        if r is None or (what == "forward" and a is None):
+        if r is None or (what.startswith("forward") and a is None):
             continue
         if np.ndim(a) == 0 and np.ndim(r) == 1:
             r = np.mean(r)
@@ -648,9 +655,13 @@ def sparse_and_one_hot_agree(ctx: Context, case: Case) -> None:
             # backward checks' finding; here the two label formats must at least agree
             sparse_ok, r = False, np.asarray(a, dtype=np.float64)
         try:
-            assert_matches(ctx, b, r, f"{what} with one-hot labels" + (
-                "" if sparse_ok else " vs sparse labels"), case)
+            label = what if "integer" in what else f"{what} with one-hot labels"
+            assert_matches(ctx, b, r, label + ("" if sparse_ok else " vs sparse labels"), case)
         except Mismatch as m:
+            if "integer" in what:
+                m.hint = ("one-hot labels are told apart from sparse ones by their dtype: "
+                          "integer one-hot labels take the sparse branch; tell them apart by "
+                          "shape (len(y_true.shape) == 2)")
             m.hint = m.hint or ((
                 "the one-hot branch (2-D y_true) disagrees while sparse labels work: check the "
                 "`len(y_true.shape) == 2` branch (sum(y_pred * y_true, axis=1), or argmax)"
@@ -819,6 +830,29 @@ def dtype_is_preserved(ctx: Context, case: Case) -> None:
             + ("" if ctx.patched else " (and nnfs.init() was not called)"),
             hint="an explicit astype/float32 or a dtype= argument drops precision",
         )
+    if ctx.spec.name == "Layer_Dense" and case.inputs is not None:
+        # integer data (pixel values, counts) goes straight into a first layer
+        ints = np.rint(4 * np.asarray(case.inputs)).astype(np.int64)
+        arrays = {"inputs": ints, "dvalues": _c(case.dvalues), "y": None}
+        got_i = evaluate(ctx, ctx.cls, case, arrays=arrays, backward=False)
+        ref_i = evaluate(ctx, ctx.spec.reference, case, arrays={**arrays, "inputs": ints.copy()},
+                         backward=False)
+        out = np.asarray(got_i.output)
+        if out.dtype.kind in "iub":
+            raise Mismatch(
+                f"output has dtype {out.dtype} for integer inputs",
+                hint="the output takes the inputs' dtype (np.empty_like(inputs), "
+                "inputs.dtype): integer data truncates it; np.dot(inputs, weights) + biases "
+                "is floating point",
+            )
+        assert_matches(ctx, out, ref_i.output, "output for integer inputs", case)
+
+
+def _fortran(v: Any) -> Any:
+    """A copy of a 2-D array in Fortran (column-major) order, as ``x.T`` of a C array is."""
+    if isinstance(v, np.ndarray) and v.ndim == 2:
+        return np.asfortranarray(v.copy())
+    return _c(v)
 
 
 def is_deterministic(ctx: Context, case: Case) -> None:
@@ -856,6 +890,28 @@ def is_deterministic(ctx: Context, case: Case) -> None:
         except Mismatch as m:
             m.hint = stale
             raise
+    # The same values in Fortran order (a transposed view, np.asfortranarray, a slice of
+    # columns): only the memory layout differs, so the results must not.
+    if ctx.spec.family == "combined":  # its backward takes the softmax output evaluate makes
+        return
+    arrays = {"inputs": _fortran(case.inputs), "dvalues": _fortran(case.dvalues), "y": _c(case.y)}
+    if not any(isinstance(v, np.ndarray) and v.ndim == 2 and min(v.shape) >= 2
+               for v in arrays.values()):
+        return
+    f = evaluate(ctx, ctx.cls, case, arrays=arrays)
+    rows = [("output", f.output, a.output)] + [(k, f.grads.get(k), a.grads.get(k))
+                                              for k in a.grads]
+    for what, x, y in rows:
+        if x is None or y is None:
+            continue
+        try:
+            assert_matches(ctx, x, y, f"{what} for the same arrays in Fortran order", case,
+                           terms=_terms(ctx, case, what), magnitude=_magnitude(ctx, case, what))
+        except Mismatch as m:
+            m.hint = ("the result depends on the memory order of the arrays: a buffer filled "
+                      "through .flat, ravel() or reshape() of an array whose order differs "
+                      "(np.empty_like keeps the order of its argument)")
+            raise
 
 
 def _rows_rolled(case: Case) -> Case | None:
@@ -889,6 +945,9 @@ def initialisation(ctx: Context, case: Case) -> None:
         sd = float(np.std(w))
         if not 0.002 <= sd <= 0.05:
             ctx.note(f"weights initialised with standard deviation {sd:.3g}; the book uses 0.01")
+        if np.all(w > 0) or np.all(w < 0):
+            ctx.note("every initial weight has the same sign (np.random.rand draws from [0, 1)); "
+                     "the book draws 0.01 * np.random.randn, centred on 0")
     if np.any(b != 0):
         ctx.note("biases are not initialised to zero (the book starts from zeros)")
 
@@ -1059,6 +1118,15 @@ def run_optimizer(
             pre()
         update = ad.method(*UPDATE_NAMES)
         update(layer)
+        if not (np.array_equal(np.asarray(layer.dweights), gw)
+                and np.array_equal(np.asarray(layer.dbiases), gb)):
+            raise Mismatch(
+                "update_params() changed the layer's gradients (dweights or dbiases)",
+                hint="compute the update into a new array (weight_updates = "
+                "-current_learning_rate * layer.dweights) instead of modifying "
+                "layer.dweights in place (*=, -=): whatever reads them after the step (a "
+                "gradient check, a log, a second optimizer) sees the update instead",
+            )
         if other is not None:
             other.dweights = -0.5 * np.asarray(gw, dtype=np.float64)
             other.dbiases = -0.5 * np.asarray(gb, dtype=np.float64)
@@ -1334,19 +1402,28 @@ def _calculate_with_regularization(ctx: Context, case: Case, loss: Any, expected
     if callable(getattr(loss, "new_pass", None)):
         loss.new_pass()  # the book's calculate accumulates, and its accumulators start there
     out = calc(np.zeros((n, 1)), np.zeros(n), include_regularization=True)
+    _regularization_pair(ctx, case, "calculate", out, expected)
+    acc = getattr(loss, "calculate_accumulated", None)
+    if callable(acc) and _accepts(acc, "include_regularization", 1):
+        _regularization_pair(ctx, case, "calculate_accumulated",
+                             acc(include_regularization=True), expected)
+
+
+def _regularization_pair(ctx: Context, case: Case, method: str, out: Any,
+                         expected: float) -> None:
+    what = f"{method}(..., include_regularization=True)"
     if not isinstance(out, tuple) or len(out) != 2:
         raise Mismatch(
-            f"calculate(..., include_regularization=True) returns {type(out).__name__}, "
-            "expected a (data_loss, regularization_loss) pair",
+            f"{what} returns {type(out).__name__}, expected a (data_loss, regularization_loss) "
+            "pair (the training loop unpacks two values)",
             hint="return data_loss, self.regularization_loss()")
     reg = out[1]
     if callable(reg) or not isinstance(reg, (int, float, np.number, np.ndarray)):
         raise Mismatch(
-            "calculate(..., include_regularization=True) returns a regularization loss of "
-            f"type {type(reg).__name__}, not a number",
+            f"{what} returns a regularization loss of type {type(reg).__name__}, not a number",
             hint="call the method: self.regularization_loss(), not self.regularization_loss")
     assert_matches(ctx, np.asarray(reg, dtype=np.float64), np.asarray(expected),
-                   "regularization loss returned by calculate(include_regularization=True)", case)
+                   f"regularization loss returned by {what}", case)
 
 
 def _has_default(fn: Any) -> bool:
