@@ -812,6 +812,7 @@ def _exec_defs_only(module: types.ModuleType, src: _Source, state: _State) -> No
                 f"nnfs.init() at {src.where(stmt.lineno)} was run: NumPy's dot, zeros, eye and "
                 "randn now give float32, as they do for the target"
             )
+        numpy_before = _numpy_state() if isinstance(stmt, ast.ClassDef) else None
         try:
             exec(code, namespace)
         except (KeyboardInterrupt, TargetLoadError):
@@ -819,6 +820,11 @@ def _exec_defs_only(module: types.ModuleType, src: _Source, state: _State) -> No
         except BaseException as exc:
             _on_defs_error(exc, stmt, src, state, uses, set_by_dropped, namespace, free)
         else:
+            if numpy_before is not None and isinstance(stmt, ast.ClassDef):
+                replaced = _restore_numpy(numpy_before)
+                if replaced:
+                    _numpy_patched_by_class(stmt, replaced, src, state, namespace)
+                    continue
             n_defined += isinstance(stmt, ast.ClassDef)
             if stmt in promoted:
                 state.notes.append(
@@ -960,6 +966,44 @@ def _on_defs_error(
         )
         return
     raise err from None
+
+
+def _numpy_state() -> dict[str, dict[str, Any]]:
+    """What numpy and numpy.random bind, by name (to see a class body replace one)."""
+    import numpy
+
+    return {"numpy": dict(vars(numpy)), "numpy.random": dict(vars(numpy.random))}
+
+
+def _restore_numpy(before: dict[str, dict[str, Any]]) -> list[str]:
+    """Put back every numpy function a statement replaced; the names it replaced."""
+    import numpy
+
+    replaced = []
+    for modname, module in (("numpy", numpy), ("numpy.random", numpy.random)):
+        now = vars(module)
+        for name, value in before[modname].items():
+            if now.get(name, value) is not value:
+                setattr(module, name, value)
+                replaced.append(f"{modname}.{name}")
+    return replaced
+
+
+def _numpy_patched_by_class(stmt: ast.ClassDef, replaced: list[str], src: _Source,
+                            state: _State, namespace: dict[str, Any]) -> None:
+    """A class body that replaces numpy functions for the whole process (np.clip = ...)
+    would change every other component's results and the reference's: the functions are
+    put back, and the class is reported instead of checked."""
+    err = TargetLoadError(
+        f"defining class {stmt.name} replaces {', '.join(replaced)} for the whole process "
+        f"({src.where(stmt.lineno)}); every other class, and the checks' own reference, would "
+        "compute with the replacement. It was undone, and the class is not checked: keep "
+        "such a change inside the class's own methods, or use another name"
+    )
+    namespace[stmt.name] = broken_class(stmt.name, str(err), namespace.get("__name__"))
+    state.broken.append(err)
+    state.notes.append(f"class {stmt.name} replaces {', '.join(replaced)} when it is defined "
+                       f"({src.where(stmt.lineno)}): undone, and the class is reported as an error")
 
 
 BROKEN = "__nnfs_oracle_broken__"

@@ -408,3 +408,23 @@ def test_a_class_that_cannot_be_defined_is_that_components_error(tmp_path: Path)
     with pytest.raises(TargetLoadError, match="undefined_name"):
         ns["Helper"]()  # not a book class: nothing stands in, using it says why
     assert "class Activation_Softmax could not be defined" in notes(loaded)
+
+
+def test_a_class_body_that_replaces_numpy_functions_is_undone(tmp_path: Path) -> None:
+    target = tmp_path / "patch.py"
+    target.write_text(
+        "import numpy as np\n"
+        "class Loss_MeanSquaredError:\n"
+        "    np.clip = lambda a, *args, **kw: a\n"
+        "class Activation_ReLU:\n"
+        "    def forward(self, inputs):\n"
+        "        self.output = np.maximum(0, inputs)\n"
+    )
+    clip = np.clip
+    loaded = load_target(target)
+    from oracle.load import broken_definition
+
+    assert np.clip is clip  # undone for everyone, the reference included
+    why = broken_definition(loaded.namespace["Loss_MeanSquaredError"])
+    assert why is not None and "numpy.clip" in why and "line 2" in why
+    assert broken_definition(loaded.namespace["Activation_ReLU"]) is None
