@@ -374,8 +374,9 @@ class _Child:
     def _timeout_message(self, outcome: _Outcome, timeout: float, current: str | None) -> str:
         if current is not None:
             return (
-                f"timed out after {timeout:g} s: the component did not return (an endless "
-                f"loop?){self._output_text()}"
+                f"timed out after {timeout:g} s: its checks did not finish (an endless loop, "
+                "a wait for something that never comes, or work far too slow for small "
+                f"arrays){self._output_text()}"
             )
         if outcome.phase == "startup":
             return (
