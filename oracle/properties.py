@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 
 from oracle import numerics as nm
+from oracle.adapt import _GRAD as _GRAD_NAMES  # noqa: E402
+from oracle.adapt import _PARAMS as _PARAM_NAMES  # noqa: E402
 from oracle.adapt import (
     FORWARD_NAMES,
     POST_UPDATE_NAMES,
@@ -1072,13 +1074,11 @@ def dropout_eval_is_identity(ctx: Context, case: Case) -> None:
 
 
 class _Layer:
-    """A stand-in layer for optimizers: parameters, gradients, and their spellings."""
+    """A stand-in layer for optimizers: parameters, gradients, and their spellings (an
+    optimizer written for a Dense with ``weight``/``dweight`` reads and writes those)."""
 
-    _ALIAS = {
-        "d_weights": "dweights", "dWeights": "dweights", "dW": "dweights", "dw": "dweights",
-        "d_biases": "dbiases", "dBiases": "dbiases", "dB": "dbiases", "db": "dbiases",
-        "W": "weights", "b": "biases", "bias": "biases", "weight": "weights",
-    }
+    _ALIAS = {alias: book for book, names in (*_GRAD_NAMES.items(), *_PARAM_NAMES.items())
+              for alias in names if alias != book and book != "dinputs"}
 
     def __init__(self, w: np.ndarray, b: np.ndarray) -> None:
         self.weights = np.array(w, copy=True)
@@ -1091,6 +1091,9 @@ class _Layer:
         if canon is None:
             raise AttributeError(name)
         return getattr(self, canon)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, _Layer._ALIAS.get(name, name), value)
 
 
 def run_optimizer(
