@@ -234,7 +234,8 @@ class Adapter:
         d = getattr(self.obj, "__dict__", {})
         for n in _PARAMS[book]:
             # in the instance's __dict__, or set through a slot or a property
-            if n in d or hasattr(type(self.obj), n) and _is_array(getattr(self.obj, n, None)):
+            if n in d or hasattr(type(self.obj), n) and isinstance(
+                    getattr(self.obj, n, None), np.ndarray):
                 if n != book:
                     self._note(f"parameter {n} used as {book}")
                 return n
@@ -257,10 +258,6 @@ _KEYWORD_ALIASES: dict[str, tuple[str, ...]] = {
     "n_inputs": ("ninput", "inputs", "inputsize", "nin", "fanin"),
     "n_neurons": ("nneuron", "neurons", "outputsize", "nout", "fanout", "noutputs", "outputs"),
 }
-
-
-def _is_array(value: Any) -> bool:
-    return isinstance(value, np.ndarray)
 
 
 def regularizer_key(name: str) -> tuple[str, str] | None:

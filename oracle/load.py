@@ -954,15 +954,12 @@ def _on_defs_error(
     if isinstance(stmt, ast.ClassDef) and isinstance(exc, (Exception, SystemExit)):
         # One class that cannot be defined (code dedented into its body, say) is that
         # component's error; the module's other classes are still checked.
-        namespace[stmt.name] = broken_class(stmt.name, str(err), namespace.get("__name__"))
-        state.broken.append(err)
+        stand_in = _mark_broken(stmt.name, err, state, namespace).__bases__ != (object,)
         state.notes.append(
             f"class {stmt.name} could not be defined ({src.where(stmt.lineno)}): it is "
             "reported as an error, and the other classes are checked"
-            + (" (with the reference's class in its place where they use it)"
-               if broken_definition(namespace[stmt.name]) and any(
-                   isinstance(b, type) and b.__module__.startswith("reference")
-                   for b in namespace[stmt.name].__bases__) else "")
+            + (" (with the reference's class in its place where they use it)" if stand_in
+               else "")
         )
         return
     raise err from None
@@ -1000,8 +997,7 @@ def _numpy_patched_by_class(stmt: ast.ClassDef, replaced: list[str], src: _Sourc
         "compute with the replacement. It was undone, and the class is not checked: keep "
         "such a change inside the class's own methods, or use another name"
     )
-    namespace[stmt.name] = broken_class(stmt.name, str(err), namespace.get("__name__"))
-    state.broken.append(err)
+    _mark_broken(stmt.name, err, state, namespace)
     state.notes.append(f"class {stmt.name} replaces {', '.join(replaced)} when it is defined "
                        f"({src.where(stmt.lineno)}): undone, and the class is reported as an error")
 
@@ -1027,6 +1023,14 @@ def broken_class(name: str, message: str, module: str | None) -> type:
 
         ns["__init__"] = __init__
     return type(name, (stand_in,) if stand_in else (), ns)
+
+
+def _mark_broken(name: str, err: TargetLoadError, state: _State,
+                 namespace: dict[str, Any]) -> type:
+    """Put the stand-in for class ``name`` in the namespace and remember why."""
+    namespace[name] = broken_class(name, str(err), namespace.get("__name__"))
+    state.broken.append(err)
+    return namespace[name]
 
 
 def broken_definition(cls: type) -> str | None:

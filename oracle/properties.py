@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from oracle import numerics as nm
-from oracle.adapt import _GRAD as _GRAD_NAMES  # noqa: E402
-from oracle.adapt import _PARAMS as _PARAM_NAMES  # noqa: E402
+from oracle.adapt import _GRAD as _GRAD_NAMES
+from oracle.adapt import _PARAMS as _PARAM_NAMES
 from oracle.adapt import (
     FORWARD_NAMES,
     POST_UPDATE_NAMES,
