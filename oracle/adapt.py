@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from oracle.binding import call, method_names, plan_for
+
 COMPONENTS = [
     "Layer_Dense",
     "Layer_Dropout",
@@ -184,7 +186,7 @@ class Adapter:
             self.notes.append(text)
 
     def method(self, *names: str) -> Any:
-        for n in names:
+        for n in method_names(self.obj, names):
             m = getattr(self.obj, n, None)
             if callable(m):
                 if n != names[0]:
@@ -195,19 +197,38 @@ class Adapter:
             "are skipped"
         )
 
-    def forward(self, *args: Any, training: bool | None = None) -> Any:
+    def _call(self, fn: Any, args: tuple[Any, ...], roles: tuple[str, ...],
+              optional: tuple[str, ...], training: bool | None, book: str) -> Any:
+        what = f"{type(self.obj).__name__}.{getattr(fn, '__name__', book)}()"
+        self.plan = plan_for(fn, roles, optional=optional, training=training is not None,
+                             what=what)
+        return call(fn, args, roles, optional=optional, training=training, notes=self.notes,
+                    what=what)
+
+    def forward(self, *args: Any, training: bool | None = None,
+                optional: tuple[str, ...] = ()) -> Any:
+        """forward(inputs[, y_true]) bound to the class's own signature (see binding)."""
         fwd = self.method(*FORWARD_NAMES)
-        if training is not None and _accepts(fwd, "training", len(args) + 1):
-            self.returned = fwd(*args, training=training)
-        else:
-            if training is not None:
-                self._note("forward() without training argument")
-            self.returned = fwd(*args)
+        roles = ("inputs", "y_true")[: len(args)]
+        self.returned = self._call(fwd, args, roles, optional, training, "forward")
         return self.returned
 
     def backward(self, *args: Any) -> Any:
-        self.returned = self.method(*BACKWARD_NAMES)(*args)
+        bwd = self.method(*BACKWARD_NAMES)
+        roles = ("dvalues", "y_true")[: len(args)]
+        self.returned = self._call(bwd, args, roles, (), None, "backward")
         return self.returned
+
+    def update(self, layer: Any) -> Any:
+        """update_params(layer), bound to the optimizer's own signature."""
+        fn = self.method(*UPDATE_NAMES)
+        return self._call(fn, (layer,), ("layer",), (), None, "update_params")
+
+    def dropped(self, role: str) -> bool:
+        """Did the last call leave ``role`` out (a forward that takes only the logits)?"""
+        plan = getattr(self, "plan", None)
+        roles = ("inputs", "y_true")
+        return plan is not None and any(roles[i] == role for i in plan.dropped)
 
     def read(self, attr: str, *, returned_ok: bool = True) -> Any:
         """The value of a book attribute under any common spelling (or the return value)."""
@@ -269,29 +290,82 @@ def regularizer_key(name: str) -> tuple[str, str] | None:
     return (kind, order) if kind and order else None
 
 
-def construct(cls: type, *args: Any, **kwargs: Any) -> Any:
-    """``cls(*args, **kwargs)``, dropping keyword arguments the class does not take
-    when they are at their defaults (a learner's Dense without regularizers), and passing
-    an argument under the class's own spelling of its name (weight_regularizer_L1, lr)."""
+def construct(cls: type, *args: Any, book: type | None = None, **kwargs: Any) -> Any:
+    """``cls(*args, **kwargs)`` with each keyword argument passed under the class's own name
+    for it: the same name in another spelling (weight_regularizer_L1, learningRate), a known
+    other name (lr, eps), a name that contains the book's or is contained in it (lr_decay,
+    decay_rate for decay), or else the parameter at the book's position for it in ``book``'s
+    constructor with the book's default value there (SGD(lr_=1., d=0., mom=0.)).  An
+    argument the class does not take is dropped when it is at its default (a learner's Dense
+    without regularizers); otherwise the check that needs it cannot run (NotSupported)."""
     try:
         sig = inspect.signature(cls)
-        params = sig.parameters
-        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-            unknown = [k for k in kwargs if k not in params]
-            for k in unknown:
-                key = regularizer_key(k)
-                theirs = [p for p in params if p not in kwargs and (
-                    regularizer_key(p) == key if key else
-                    _norm(p) == _norm(k) or _norm(p) in _KEYWORD_ALIASES.get(k, ()))]
-                if len(theirs) == 1:
-                    kwargs[theirs[0]] = kwargs.pop(k)
-                elif kwargs[k] in (0, 0.0, None):
-                    del kwargs[k]
-                else:
-                    raise NotSupported(
-                        f"{cls.__name__}() takes no argument {k!r}, which the book's class "
-                        "takes (a form from an earlier chapter, or the argument renamed)"
-                    )
     except (TypeError, ValueError):
-        pass
+        return cls(*args, **kwargs)
+    params = sig.parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return cls(*args, **kwargs)
+    P = inspect.Parameter
+    theirs_all = [p for p in params.values() if p.kind in (P.POSITIONAL_OR_KEYWORD,
+                                                            P.KEYWORD_ONLY)]
+    taken = {p.name for p in list(params.values())[: len(args)]} | set(kwargs) & set(params)
+    book_params = _book_parameters(book)
+    for k in [k for k in kwargs if k not in params]:
+        free = [p for p in theirs_all if p.name not in taken]
+        hit = _same_parameter(k, free, book_params, theirs_all)
+        if hit is not None:
+            kwargs[hit] = kwargs.pop(k)
+            taken.add(hit)
+        elif kwargs[k] in (0, 0.0, None):
+            del kwargs[k]
+        else:
+            raise NotSupported(
+                f"{cls.__name__}() takes no argument for the book's {k!r} (its parameters: "
+                f"{', '.join(p.name for p in theirs_all) or 'none'}): a form from an earlier "
+                "chapter, or a name the checks cannot pair with it"
+            )
     return cls(*args, **kwargs)
+
+
+def _book_parameters(book: type | None) -> list[inspect.Parameter]:
+    if book is None:
+        return []
+    try:
+        return [p for p in inspect.signature(book).parameters.values()
+                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    except (TypeError, ValueError):
+        return []
+
+
+def _same_parameter(k: str, free: list[inspect.Parameter], book: list[inspect.Parameter],
+                    theirs: list[inspect.Parameter]) -> str | None:
+    """The class's parameter that plays the book's ``k`` (see :func:`construct`)."""
+    key = regularizer_key(k)
+    if key:
+        hits = [p.name for p in free if regularizer_key(p.name) == key]
+        return hits[0] if len(hits) == 1 else None
+    nk = _norm(k)
+    for test in (
+        lambda n: n == nk or n in _KEYWORD_ALIASES.get(k, ()),
+        lambda n: len(min(n, nk, key=len)) >= 3 and (nk in n or n in nk),
+    ):
+        hits = [p.name for p in free if test(_norm(p.name))]
+        if len(hits) == 1:
+            return hits[0]
+        if len(hits) > 1:
+            return None
+    names = [p.name for p in book]
+    if k in names:
+        i = names.index(k)
+        mine = book[i].default
+        if i < len(theirs) and theirs[i] in free and _same_default(theirs[i].default, mine) \
+                and _norm(theirs[i].name) not in {_norm(n) for n in names}:
+            return theirs[i].name
+    return None
+
+
+def _same_default(a: Any, b: Any) -> bool:
+    try:
+        return bool(np.isclose(float(a), float(b), rtol=1e-12, atol=0.0))
+    except (TypeError, ValueError):
+        return False

@@ -35,6 +35,8 @@ from hypothesis import strategies as st
 
 from oracle import properties as P
 from oracle import spec as S
+from oracle.adapt import AdapterError, discover
+from oracle.binding import CallError
 from oracle.load import broken_definition
 from oracle.results import CheckResult, ComponentResult
 from oracle.settings import Settings
@@ -194,11 +196,12 @@ def _hyp_settings(n: int) -> hsettings:
 
 def run_check(
     spec: S.Spec, name: str, cls: type, *, namespace: dict[str, Any], settings: Settings,
-    patched: bool | None = None,
+    patched: bool | None = None, peers: dict[str, type] | None = None,
 ) -> CheckResult:
     plan = _plan(spec, name)
     replay = _replay(settings, spec.name)
-    ctx = P.Context(spec, cls, namespace, P.numpy_patched() if patched is None else patched)
+    ctx = P.Context(spec, cls, namespace, P.numpy_patched() if patched is None else patched,
+                    peers=peers if peers is not None else _peers(namespace, settings))
     if name == "dropout.rate":
         return _dropout_rate(ctx, settings, replay)
     if plan is None:
@@ -217,7 +220,7 @@ def run_check(
                     or time.perf_counter() - state["first_fail"] > SHRINK_SECONDS):
                 raise _ShrinkBudgetSpent()
         try:
-            P.catch_adapter_errors(plan.prop)(ctx, case)
+            plan.prop(ctx, case)
         except P.NotApplicable:
             if state["applicable"]:
                 # the typical case ran: only this drawn case uses what the class lacks
@@ -276,6 +279,11 @@ def run_check(
     elif _raised_in_our_code(exc):
         return CheckResult(name, "error", "internal error of nnfs-oracle in this check (not a "
                            f"finding about the target): {type(exc).__name__}: {exc}")
+    elif _call_not_made(exc):
+        # The oracle could not make the call: nothing is known of the values yet.
+        return CheckResult(name, "error", _format(
+            f"the check could not call the class: {exc}", _HOW_TO_MAP, None, replay),
+            {"replay": replay, "hint": _HOW_TO_MAP})
     else:
         message, hint, details = _exception_message(exc), _exception_hint(exc), {}
     details["counterexample"] = case.summary()
@@ -293,6 +301,27 @@ def _raised_in_our_code(exc: BaseException) -> bool:
     """A NameError or ImportError raised in oracle/ or reference/ is a bug of ours: the
     target cannot cause it there."""
     if not isinstance(exc, (NameError, ImportError)):
+        return False
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and os.path.abspath(frames[-1].filename).startswith(_OUR_DIRS)
+
+
+_HOW_TO_MAP = (
+    "the class's interface differs from the book's in a way the checks cannot bridge; name "
+    "the class with --map Book=Yours and a method with --map Book.method=yours (e.g. "
+    "--map Layer_Dense.forward=predict), or give the method the book's parameters")
+
+_BINDING_WORDS = ("positional argument", "keyword argument", "required argument",
+                  "takes no arguments", "missing 1 required", "unexpected keyword")
+
+
+def _call_not_made(exc: BaseException) -> bool:
+    """A call the oracle could not make: no binding fits the signature (CallError), the
+    book's interface is not there (AdapterError), or a TypeError raised by Python while
+    binding our call's arguments (the innermost frame is ours, not the target's)."""
+    if isinstance(exc, (CallError, AdapterError)):
+        return True
+    if not isinstance(exc, TypeError) or not any(w in str(exc) for w in _BINDING_WORDS):
         return False
     frames = traceback.extract_tb(exc.__traceback__)
     return bool(frames) and os.path.abspath(frames[-1].filename).startswith(_OUR_DIRS)
@@ -331,11 +360,14 @@ def _dropout_rate(ctx: P.Context, settings: Settings, replay: str) -> CheckResul
             def prop(c: P.Context, _case: S.Case, _r: float = rate) -> None:
                 P.dropout_keeps_the_right_fraction(c, _r, settings.seed)
 
-            P.catch_adapter_errors(prop)(ctx, S.Case())
+            prop(ctx, S.Case())
     except P.Mismatch as m:
         return CheckResult("dropout.rate", "fail", _format(m.message, m.hint, None, replay),
                            {"hint": m.hint, "replay": replay})
     except Exception as e:
+        if _call_not_made(e):
+            return CheckResult("dropout.rate", "error", _format(
+                f"the check could not call the class: {e}", _HOW_TO_MAP, None, replay))
         return CheckResult("dropout.rate", "fail", _format(_exception_message(e),
                            _exception_hint(e), None, replay))
     return CheckResult("dropout.rate", "pass")
@@ -355,6 +387,7 @@ def check_component(
                                [CheckResult("definition", "error", broken,
                                             {"component": book_name})])
     patched = P.numpy_patched()
+    peers = _peers(namespace, settings)
     results: list[CheckResult] = []
     adaptations: list[str] = []
     names = check_names(book_name)
@@ -364,7 +397,7 @@ def check_component(
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
                 r = run_check(spec, name, cls, namespace=namespace, settings=settings,
-                              patched=patched)
+                              patched=patched, peers=peers)
         except Exception as e:  # a bug of ours must not hide the other checks
             r = CheckResult(name, "error", f"internal error in check {name}: {e!r}")
         results.append(r)
@@ -374,7 +407,7 @@ def check_component(
     for r in results:
         r.details.setdefault("component", book_name)
     # The adapter notes collected while driving the class, deduplicated in order.
-    ctx_notes = _adaptations(spec, cls, namespace, patched)
+    ctx_notes = _adaptations(spec, cls, namespace, patched, peers)
     adaptations.extend(n for n in ctx_notes if n not in adaptations)
     if patched:
         adaptations.append("nnfs.init() is active: float32 results accepted")
@@ -395,9 +428,19 @@ def _nothing_ran(cls: type, results: list[CheckResult]) -> str:
             "update_params for an optimizer")
 
 
-def _adaptations(spec: S.Spec, cls: type, namespace: dict[str, Any], patched: bool) -> list[str]:
+def _peers(namespace: dict[str, Any], settings: Settings) -> dict[str, type]:
+    """The module's class for each book component it has (its optimizers' own Dense)."""
+    try:
+        found = discover(namespace, settings.mapping)
+    except Exception:
+        return {}
+    return {k: f.cls for k, f in found.items() if f.cls is not None}
+
+
+def _adaptations(spec: S.Spec, cls: type, namespace: dict[str, Any], patched: bool,
+                 peers: dict[str, type]) -> list[str]:
     """Drive the typical case once more, only to learn which adaptations were needed."""
-    ctx = P.Context(spec, cls, namespace, patched)
+    ctx = P.Context(spec, cls, namespace, patched, peers=peers)
     try:
         if spec.family in ("dense", "activation", "input", "loss", "combined"):
             P.evaluate(ctx, cls, S.typical(spec))

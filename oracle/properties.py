@@ -24,11 +24,10 @@ from oracle.adapt import (
     FORWARD_NAMES,
     POST_UPDATE_NAMES,
     PRE_UPDATE_NAMES,
-    UPDATE_NAMES,
     Adapter,
-    AdapterError,
     construct,
 )
+from oracle.binding import takes_training
 from oracle.diagnose import optimizer_cause, shape_cause, value_cause
 from oracle.spec import Case, Spec, optimizer_kind
 
@@ -65,6 +64,7 @@ class Context:
     cls: type  # the class under test
     namespace: dict[str, Any] = field(default_factory=dict)
     patched: bool = False  # nnfs.init() active: float32 results are expected
+    peers: dict[str, type] = field(default_factory=dict)  # book name -> the module's class
     adaptations: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # notes raised during a check
 
@@ -98,7 +98,7 @@ def build(ctx: Context, cls: type, case: Case) -> Adapter:
     if s.family == "dense":
         ctor = dict(case.ctor)
         n_in, n_out = ctor.pop("n_inputs"), ctor.pop("n_neurons")
-        ad = Adapter(construct(cls, n_in, n_out, **ctor), notes)
+        ad = Adapter(construct(cls, n_in, n_out, book=s.reference, **ctor), notes)
         ad.set_param("weights", _c(case.weights))
         ad.set_param("biases", _c(case.biases))
         return ad
@@ -163,8 +163,10 @@ def evaluate(
         p = sm.output
         fwd = _forward_method(ad.obj)
         if fwd is not None:  # the chapter-9 form: forward(inputs, y_true) returns the loss
-            out.loss = ad.forward(a["inputs"], a["y"])
-            out.output = ad.read("output", returned_ok=False)
+            out.loss = ad.forward(a["inputs"], a["y"], optional=("y_true",))
+            if ad.dropped("y_true"):  # forward(logits) alone: the softmax, no loss to return
+                out.loss = None
+            out.output = ad.read("output", returned_ok=out.loss is None)
         if backward:
             ad.backward(np.array(p, copy=True) if arrays is None else a["dvalues"], a["y"])
             out.grads = {"dinputs": ad.read("dinputs")}
@@ -1056,9 +1058,7 @@ def dropout_keeps_the_right_fraction(ctx: Context, rate: float, seed: int) -> No
 
 def dropout_eval_is_identity(ctx: Context, case: Case) -> None:
     fwd = _forward_method(ctx.cls)
-    from oracle.adapt import _accepts
-
-    if fwd is None or not _accepts(fwd, "training", 3):
+    if fwd is None or not takes_training(fwd):
         raise NotApplicable("forward() has no training argument (the chapter-15 form)")
     # a training pass first, as in a real loop: an evaluation pass that only returns its
     # inputs would leave that pass's (masked) self.output for the next layer to read
@@ -1099,11 +1099,68 @@ class _Layer:
         object.__setattr__(self, _Layer._ALIAS.get(name, name), value)
 
 
+class LayerHandle:
+    """The layer an optimizer updates, and how the oracle reaches its parameters and
+    gradients: the module's own Dense (under the attribute names found on it), or the
+    stand-in :class:`_Layer`."""
+
+    def __init__(self, obj: Any, names: dict[str, str]) -> None:
+        self.obj = obj
+        self.names = names  # book attribute -> the layer's own
+
+    def set(self, book: str, value: np.ndarray) -> None:
+        setattr(self.obj, self.names[book], np.array(value, copy=True))
+
+    def get(self, book: str) -> np.ndarray:
+        return np.array(getattr(self.obj, self.names[book]), dtype=np.float64, copy=True)
+
+
+_BOOK_NAMES = {"weights": "weights", "biases": "biases", "dweights": "dweights",
+               "dbiases": "dbiases"}
+
+
+def _stand_in(w: np.ndarray, b: np.ndarray) -> LayerHandle:
+    return LayerHandle(_Layer(w, b), _BOOK_NAMES)
+
+
+def own_dense_layer(ctx: Context, w: np.ndarray, b: np.ndarray) -> LayerHandle | None:
+    """The module's own Dense (found or mapped) with parameters ``w``, ``b``, built as its
+    optimizer expects it: constructed, run forward and backward once (so that whatever it
+    creates there exists, under its own names), then given ``w`` and ``b``.  None when the
+    module has no Dense or it cannot be driven."""
+    dense = ctx.peers.get("Layer_Dense")
+    if not isinstance(dense, type) or dense is ctx.spec.reference:
+        return None
+    try:
+        n_in, n_out = w.shape
+        ad = Adapter(construct(dense, n_in, n_out), [])
+        names = {p: ad.param_name(p) for p in ("weights", "biases")}
+        ad.set_param("weights", np.array(w, copy=True))
+        ad.set_param("biases", np.array(b, copy=True))
+        ad.forward(np.ones((2, n_in)), training=True)
+        ad.backward(np.ones((2, n_out)))
+        d = getattr(ad.obj, "__dict__", {})
+        for g in ("dweights", "dbiases"):
+            names[g] = next(n for n in _GRAD_NAMES[g]
+                            if n in d or hasattr(type(ad.obj), n)
+                            and isinstance(getattr(ad.obj, n, None), np.ndarray))
+        ad.set_param("weights", np.array(w, copy=True))
+        ad.set_param("biases", np.array(b, copy=True))
+    except Exception:
+        return None
+    return LayerHandle(ad.obj, names)
+
+
 def run_optimizer(
     ctx: Context, cls: type, case: Case, notes: list[str], *, companion: bool = False
-) -> tuple[_Layer, Any]:
+) -> tuple[LayerHandle, Any]:
     """``case``'s steps on one layer; ``(layer, (optimizer, history))`` with the layer's
     (weights, biases) after every step.
+
+    The layer is the module's own Dense when it has one (an optimizer meets the layer it
+    was written for: its getters, the state it preallocates, its attribute names), else a
+    stand-in that answers every common spelling.  When the optimizer raises on the
+    module's Dense, the stand-in is tried before the exception is reported.
 
     ``companion``: a second layer of the same shapes is updated in every step too, as in a
     network with two Dense layers; the tuple then ends with its history.  Its parameters
@@ -1111,21 +1168,51 @@ def run_optimizer(
     shared between layers (kept by class name or shape, or an iteration count advanced in
     update_params) shows."""
     assert case.weights is not None and case.biases is not None
-    opt = construct(cls, **case.ctor)
+    w, b = case.weights, case.biases
+    if cls is not ctx.spec.reference:
+        first = own_dense_layer(ctx, w, b)
+        second = own_dense_layer(ctx, -0.5 * w, -0.5 * b) if companion else None
+        if first is not None and (second is not None or not companion):
+            tried: list[str] = []
+            try:
+                out = _steps(ctx, cls, case, tried, first, second)
+            except Mismatch:
+                raise
+            except Exception as exc:
+                try:
+                    out = _steps(ctx, cls, case, notes, _stand_in(w, b),
+                                 _stand_in(-0.5 * w, -0.5 * b) if companion else None)
+                except Exception:
+                    raise exc from None
+                _note_once(notes, f"updates on the module's own {type(first.obj).__name__} "
+                           f"raised {type(exc).__name__}; a plain layer was used instead")
+                return out
+            notes.extend(n for n in tried if n not in notes)
+            _note_once(notes, f"updates the module's own {type(first.obj).__name__}")
+            return out
+    return _steps(ctx, cls, case, notes, _stand_in(w, b),
+                  _stand_in(-0.5 * w, -0.5 * b) if companion else None)
+
+
+def _note_once(notes: list[str], text: str) -> None:
+    if text not in notes:
+        notes.append(text)
+
+
+def _steps(ctx: Context, cls: type, case: Case, notes: list[str], layer: LayerHandle,
+           other: LayerHandle | None) -> tuple[LayerHandle, Any]:
+    opt = construct(cls, book=ctx.spec.reference, **case.ctor)
     ad = Adapter(opt, notes)
-    layer = _Layer(case.weights, case.biases)
-    other = _Layer(-0.5 * case.weights, -0.5 * case.biases) if companion else None
     history, other_history = [], []
     for gw, gb in zip(case.extra["dweights"], case.extra["dbiases"], strict=True):
-        layer.dweights = np.array(gw, copy=True)
-        layer.dbiases = np.array(gb, copy=True)
+        layer.set("dweights", gw)
+        layer.set("dbiases", gb)
         pre = _hook(ad, PRE_UPDATE_NAMES)
         if pre is not None:
             pre()
-        update = ad.method(*UPDATE_NAMES)
-        update(layer)
-        if not (np.array_equal(np.asarray(layer.dweights), gw)
-                and np.array_equal(np.asarray(layer.dbiases), gb)):
+        ad.update(layer.obj)
+        if not (np.array_equal(layer.get("dweights"), gw)
+                and np.array_equal(layer.get("dbiases"), gb)):
             raise Mismatch(
                 "update_params() changed the layer's gradients (dweights or dbiases)",
                 hint="compute the update into a new array (weight_updates = "
@@ -1134,17 +1221,16 @@ def run_optimizer(
                 "gradient check, a log, a second optimizer) sees the update instead",
             )
         if other is not None:
-            other.dweights = -0.5 * np.asarray(gw, dtype=np.float64)
-            other.dbiases = -0.5 * np.asarray(gb, dtype=np.float64)
-            update(other)
+            other.set("dweights", -0.5 * np.asarray(gw, dtype=np.float64))
+            other.set("dbiases", -0.5 * np.asarray(gb, dtype=np.float64))
+            ad.update(other.obj)
         post = _hook(ad, POST_UPDATE_NAMES)
         if post is not None:
             post()
-        history.append((np.array(layer.weights, copy=True), np.array(layer.biases, copy=True)))
+        history.append((layer.get("weights"), layer.get("biases")))
         if other is not None:
-            other_history.append((np.array(other.weights, copy=True),
-                                  np.array(other.biases, copy=True)))
-    if companion:
+            other_history.append((other.get("weights"), other.get("biases")))
+    if other is not None:
         return layer, (opt, history, other_history)
     return layer, (opt, history)
 
@@ -1439,17 +1525,6 @@ def _has_default(fn: Any) -> bool:
     except (TypeError, ValueError):
         return True
     return all(p.default is not p.empty for p in params)
-
-
-def catch_adapter_errors(prop: Callable[[Context, Case], None]) -> Callable[[Context, Case], None]:
-    def wrapped(ctx: Context, case: Case) -> None:
-        try:
-            prop(ctx, case)
-        except AdapterError as e:
-            raise Mismatch(str(e), hint="the book's interface is expected here") from None
-
-    wrapped.__name__ = prop.__name__
-    return wrapped
 
 
 __all__ = [

@@ -1,0 +1,293 @@
+"""Binding by signature: every call the oracle makes, fitted to the target's own method.
+
+The book calls ``layer.forward(inputs, training)``, ``loss.backward(dvalues, y_true)``,
+``optimizer.update_params(layer)``.  Learners' methods take the same values under other
+names, in other orders of keyword-only parameters, with a training flag called
+``train``, ``_training`` or ``is_training`` (or none), or take only what they use (a
+combined softmax/cross-entropy ``forward`` that takes only the logits).  A call is
+described by its *roles* (the values the book passes, in the book's order) and fitted to
+``inspect.signature`` of the target's method:
+
+1. the training flag is the parameter named for training (``train`` in its name, or
+   ``eval``/``infer``/``test`` in its name for an inverted flag) or, failing that, the
+   first parameter after the data whose default is a bool; it is passed by keyword where
+   the parameter allows it, by position otherwise, through ``**kwargs`` as the book's
+   ``training=`` when there is no such parameter but ``**kwargs``, and left out when there
+   is neither (the chapter-9 form);
+2. the data roles fill the positional parameters in order, then keyword-only parameters
+   without defaults (by a role's name first, then in order), then ``**kwargs`` under the
+   role's name; roles marked optional are dropped when nothing takes them;
+3. a required parameter left without a value is a :class:`CallError`: the call cannot be
+   made, which says nothing about the values (the component is ``error``, never ``fail``).
+
+The plan for one (method, roles) pair is computed once and cached; how it differs from the
+book's own call is said once, as an adaptation.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "CallError", "CallPlan", "call", "method_names", "name_methods", "plan_call", "plan_for",
+    "takes_training",
+]
+
+
+class CallError(TypeError):
+    """The oracle cannot make a call the book's interface needs on the target's method."""
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+# Role -> other names a keyword-only parameter may carry for it (normalised).
+_ROLE_NAMES: dict[str, tuple[str, ...]] = {
+    "inputs": ("inputs", "input", "x", "xs", "data", "a", "z", "logits", "ypred", "yhat",
+               "predictions", "output", "outputs"),
+    "y_true": ("ytrue", "y", "target", "targets", "labels", "label", "truth", "ytarget"),
+    "dvalues": ("dvalues", "dvalue", "grad", "gradient", "dout", "doutput", "delta", "dy",
+                "upstream", "dz", "da", "outputgradient", "gradoutput"),
+    "layer": ("layer", "lyr", "l", "dense", "param", "params", "module"),
+}
+
+
+def _is_flag_name(name: str) -> bool | None:
+    """True for a training flag, False for an inverted one (``eval=True`` means not
+    training), None when the name says neither."""
+    n = _norm(name)
+    if "train" in n:
+        return True
+    if any(w in n for w in ("eval", "infer", "test", "predict")):
+        return False
+    return None
+
+
+@dataclass(frozen=True)
+class CallPlan:
+    """How the roles of one call reach the target's method."""
+
+    positional: tuple[int, ...] = ()  # role indices passed by position, in order
+    keywords: tuple[tuple[str, int], ...] = ()  # (their parameter, role index)
+    flag: str | None = None  # the training flag's parameter, or None
+    flag_position: int | None = None  # its position, when it can only be given by position
+    flag_inverted: bool = False
+    flag_via_kwargs: bool = False  # passed as training= through **kwargs
+    dropped: tuple[int, ...] = ()  # optional roles nothing takes
+    notes: tuple[str, ...] = field(default=())
+
+    def arguments(self, values: Sequence[Any], training: bool | None) -> tuple[list[Any],
+                                                                             dict[str, Any]]:
+        args = [values[i] for i in self.positional]
+        kwargs = {p: values[i] for p, i in self.keywords}
+        if training is not None and (self.flag or self.flag_via_kwargs):
+            value = (not training) if self.flag_inverted else training
+            if self.flag_position is not None:
+                args.insert(self.flag_position, value)
+            else:
+                kwargs[self.flag or "training"] = value
+        return args, kwargs
+
+
+def plan_call(
+    fn: Callable[..., Any], roles: Sequence[str], *, optional: Sequence[str] = (),
+    training: bool = False, what: str = "",
+) -> CallPlan:
+    """Fit ``roles`` (and a training flag, when ``training``) to ``fn``'s signature."""
+    what = what or f"{getattr(fn, '__qualname__', getattr(fn, '__name__', 'the method'))}()"
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):  # a builtin or C function: the book's call as it is
+        return CallPlan(positional=tuple(range(len(roles))), flag="training" if training
+                        else None)
+    params = list(sig.parameters.values())
+    P = inspect.Parameter
+    positional = [p for p in params if p.kind in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD)]
+    var_pos = any(p.kind is P.VAR_POSITIONAL for p in params)
+    kw_only = [p for p in params if p.kind is P.KEYWORD_ONLY]
+    var_kw = any(p.kind is P.VAR_KEYWORD for p in params)
+    notes: list[str] = []
+
+    # 1. the training flag
+    flag: inspect.Parameter | None = None
+    inverted = False
+    for p in positional[min(1, len(positional)):] + kw_only:
+        sense = _is_flag_name(p.name)
+        if sense is not None and not _names_a_role(p.name, roles):
+            flag, inverted = p, not sense
+            break
+    if flag is None:
+        n_data = len(roles)
+        for p in positional[n_data - len(optional):] + kw_only:
+            if isinstance(p.default, bool):
+                flag = p
+                break
+    data_pos = [p for p in positional if p is not flag]
+    data_kw = [p for p in kw_only if p is not flag]
+
+    # 2. the data roles
+    pos_idx: list[int] = []
+    kw: list[tuple[str, int]] = []
+    dropped: list[int] = []
+    slots = list(data_pos)
+    pending: list[int] = []
+    for i, _role in enumerate(roles):
+        if slots:
+            slots.pop(0)
+            pos_idx.append(i)
+        elif var_pos:
+            pos_idx.append(i)
+        else:
+            pending.append(i)
+    free_kw = [p for p in data_kw if p.default is P.empty]
+    for i in list(pending):
+        names = _ROLE_NAMES.get(roles[i], (_norm(roles[i]),))
+        hit = next((p for p in free_kw if _norm(p.name) in names), None)
+        if hit is None:
+            hit = next((p for p in data_kw if _norm(p.name) in names
+                        and all(p.name != k for k, _ in kw)), None)
+        if hit is not None:
+            kw.append((hit.name, i))
+            free_kw = [p for p in free_kw if p is not hit]
+            pending.remove(i)
+    for i in list(pending):
+        if roles[i] in optional:
+            continue
+        if free_kw:
+            p = free_kw.pop(0)
+            kw.append((p.name, i))
+            pending.remove(i)
+        elif var_kw:
+            kw.append((roles[i], i))
+            pending.remove(i)
+    for i in pending:
+        if roles[i] in optional:
+            dropped.append(i)
+            notes.append(f"{what} takes no {roles[i]}: called without it")
+        else:
+            raise CallError(
+                f"cannot call {what} with the book's arguments ({', '.join(roles)}): it "
+                f"takes {_describe(sig)}"
+            )
+    if kw:
+        notes.append(f"{what}: " + ", ".join(f"{roles[i]} passed as {p}=" for p, i in kw))
+
+    # 3. what is left must have defaults (or be the flag)
+    filled = {slot.name for slot in data_pos[: len([i for i in pos_idx])]} | {p for p, _ in kw}
+    unfilled = [p for p in data_pos + data_kw if p.name not in filled and p.default is P.empty]
+    if flag is None and training and len(unfilled) == 1 and unfilled[0] in data_pos \
+            and data_pos.index(unfilled[0]) == len(pos_idx):
+        # one required parameter after the data, named for nothing we know: the flag,
+        # given by position as the book's forward(inputs, training) gives it
+        flag = unfilled.pop()
+    if unfilled:
+        raise CallError(
+            f"cannot call {what}: parameter(s) {', '.join(p.name for p in unfilled)} get no "
+            f"value from the book's call ({', '.join(roles)}{', training' if training else ''})"
+        )
+    flag_name: str | None = None
+    flag_position: int | None = None
+    via_kwargs = False
+    if training:
+        if flag is not None:
+            if flag.kind is P.POSITIONAL_ONLY:
+                flag_position = len(pos_idx)
+                flag_name = flag.name
+            else:
+                flag_name = flag.name
+            if flag.name != "training" or inverted:
+                notes.append(f"training flag passed as {flag.name}="
+                             + (" (inverted: True means evaluation)" if inverted else ""))
+        elif var_kw:
+            via_kwargs = True
+        else:
+            notes.append(f"{what} takes no training argument")
+    elif flag is not None and flag.default is P.empty:
+        raise CallError(f"cannot call {what}: its parameter {flag.name} has no default")
+    plan = CallPlan(tuple(pos_idx), tuple(kw), flag_name, flag_position, inverted, via_kwargs,
+                    tuple(dropped), tuple(notes))
+    args, kwargs = plan.arguments(list(roles), True if training else None)
+    try:
+        sig.bind(*args, **kwargs)
+    except TypeError as e:
+        raise CallError(f"cannot call {what} with the book's arguments ({', '.join(roles)}): "
+                        f"{e}; it takes {_describe(sig)}") from None
+    return plan
+
+
+def _names_a_role(name: str, roles: Sequence[str]) -> bool:
+    n = _norm(name)
+    return any(n in _ROLE_NAMES.get(r, (_norm(r),)) for r in roles)
+
+
+def _describe(sig: inspect.Signature) -> str:
+    return f"({', '.join(str(p) for p in sig.parameters.values())})" if sig.parameters else "()"
+
+
+_PLANS: dict[tuple[Any, tuple[str, ...], tuple[str, ...], bool], CallPlan] = {}
+
+
+def plan_for(
+    fn: Callable[..., Any], roles: Sequence[str], *, optional: Sequence[str] = (),
+    training: bool = False, what: str = "",
+) -> CallPlan:
+    """:func:`plan_call`, computed once per (function, roles)."""
+    key = (getattr(fn, "__func__", fn), tuple(roles), tuple(optional), training)
+    try:
+        plan = _PLANS.get(key)
+    except TypeError:  # an unhashable callable
+        return plan_call(fn, roles, optional=optional, training=training, what=what)
+    if plan is None:
+        plan = _PLANS[key] = plan_call(fn, roles, optional=optional, training=training,
+                                       what=what)
+    return plan
+
+
+def call(
+    fn: Callable[..., Any], values: Sequence[Any], roles: Sequence[str], *,
+    optional: Sequence[str] = (), training: bool | None = None,
+    notes: list[str] | None = None, what: str = "",
+) -> Any:
+    """Call ``fn`` with ``values`` (one per role) fitted to its signature; the plan's notes
+    go to ``notes`` once."""
+    plan = plan_for(fn, roles, optional=optional, training=training is not None, what=what)
+    if notes is not None:
+        notes.extend(n for n in plan.notes if n not in notes)
+    args, kwargs = plan.arguments(values, training)
+    return fn(*args, **kwargs)
+
+
+def takes_training(fn: Callable[..., Any], roles: Sequence[str] = ("inputs",)) -> bool:
+    """Can a training flag reach ``fn`` (a parameter for it, or ``**kwargs``)?"""
+    try:
+        plan = plan_for(fn, roles, training=True)
+    except CallError:
+        return False
+    return bool(plan.flag or plan.flag_via_kwargs)
+
+
+# --------------------------------------------------------------------------- method names
+
+# Book method -> the target's own method, for classes whose methods are named as nothing
+# the oracle knows (``--map Layer_Dense.forward=predict``), per class.
+_METHODS: dict[type, dict[str, str]] = {}
+
+
+def name_methods(cls: type, methods: dict[str, str]) -> None:
+    """Record that ``cls`` calls the book's method ``k`` by the name ``methods[k]``."""
+    if methods:
+        _METHODS.setdefault(cls, {}).update(methods)
+
+
+def method_names(obj: Any, names: Sequence[str]) -> tuple[str, ...]:
+    """``names`` (the book's spelling first) with the name mapped for ``obj``'s class first."""
+    for klass in type(obj).__mro__ if not isinstance(obj, type) else obj.__mro__:
+        mapped = _METHODS.get(klass, {}).get(names[0])
+        if mapped:
+            return (mapped, *names)
+    return tuple(names)
