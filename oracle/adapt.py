@@ -306,7 +306,8 @@ def construct(cls: type, *args: Any, book: type | None = None, **kwargs: Any) ->
     if any(p.kind is p.VAR_KEYWORD for p in params.values()):
         return cls(*args, **kwargs)
     P = inspect.Parameter
-    theirs_all = [p for p in params.values() if p.kind in (P.POSITIONAL_OR_KEYWORD,
+    theirs_all = [p for p in params.values() if p.kind in (P.POSITIONAL_ONLY,
+                                                            P.POSITIONAL_OR_KEYWORD,
                                                             P.KEYWORD_ONLY)]
     taken = {p.name for p in list(params.values())[: len(args)]} | set(kwargs) & set(params)
     book_params = _book_parameters(book)
@@ -324,6 +325,18 @@ def construct(cls: type, *args: Any, book: type | None = None, **kwargs: Any) ->
                 f"{', '.join(p.name for p in theirs_all) or 'none'}): a form from an earlier "
                 "chapter, or a name the checks cannot pair with it"
             )
+    # positional-only parameters (def __init__(self, lr=1., decay=0., /)) by position
+    only = [p for p in params.values() if p.kind is P.POSITIONAL_ONLY][len(args):]
+    if any(p.name in kwargs for p in only):
+        args = list(args)
+        last = max(i for i, p in enumerate(only) if p.name in kwargs)
+        for p in only[: last + 1]:
+            if p.name in kwargs:
+                args.append(kwargs.pop(p.name))
+            elif p.default is not P.empty:
+                args.append(p.default)
+            else:
+                break
     return cls(*args, **kwargs)
 
 

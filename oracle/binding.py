@@ -26,8 +26,10 @@ book's own call is said once, as an adaptation.
 
 from __future__ import annotations
 
+import ast
 import inspect
 import re
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,6 +80,7 @@ class CallPlan:
     flag_position: int | None = None  # its position, when it can only be given by position
     flag_inverted: bool = False
     flag_via_kwargs: bool = False  # passed as training= through **kwargs
+    flag_words: tuple[Any, Any] | None = None  # (training, evaluation) values of a str flag
     dropped: tuple[int, ...] = ()  # optional roles nothing takes
     notes: tuple[str, ...] = field(default=())
 
@@ -86,7 +89,9 @@ class CallPlan:
         args = [values[i] for i in self.positional]
         kwargs = {p: values[i] for p, i in self.keywords}
         if training is not None and (self.flag or self.flag_via_kwargs):
-            value = (not training) if self.flag_inverted else training
+            value: Any = (not training) if self.flag_inverted else training
+            if self.flag_words is not None:
+                value = self.flag_words[0] if training else self.flag_words[1]
             if self.flag_position is not None:
                 args.insert(self.flag_position, value)
             else:
@@ -121,12 +126,13 @@ def plan_call(
         if sense is not None and not _names_a_role(p.name, roles):
             flag, inverted = p, not sense
             break
-    if flag is None:
-        n_data = len(roles)
-        for p in positional[n_data - len(optional):] + kw_only:
-            if isinstance(p.default, bool):
-                flag = p
-                break
+    if flag is None and training:
+        rest = positional[len(roles) - len(optional):] + kw_only
+        # a bool default, else a parameter compared with 'train' (mode == 'train')
+        flag = next((p for p in rest if isinstance(p.default, bool)), None) or next(
+            (p for p in rest if (w := _flag_words(fn, p.name, p.default)) is not None
+             and "train" in str(w[0]).lower() and _is_flag_name(p.name) is None
+             and (isinstance(p.default, str) or p.default is P.empty)), None)
     data_pos = [p for p in positional if p is not flag]
     data_kw = [p for p in kw_only if p is not flag]
 
@@ -193,24 +199,34 @@ def plan_call(
     flag_name: str | None = None
     flag_position: int | None = None
     via_kwargs = False
-    if training:
-        if flag is not None:
-            if flag.kind is P.POSITIONAL_ONLY:
-                flag_position = len(pos_idx)
-                flag_name = flag.name
-            else:
-                flag_name = flag.name
-            if flag.name != "training" or inverted:
-                notes.append(f"training flag passed as {flag.name}="
-                             + (" (inverted: True means evaluation)" if inverted else ""))
-        elif var_kw:
+    words: tuple[Any, Any] | None = None
+    if training and flag is None and var_kw:
+        # **kwargs: the key the method reads (kwargs.get('train')), else the book's training
+        key = _kwargs_flag(fn, next(p.name for p in params if p.kind is P.VAR_KEYWORD))
+        if key is not None:
+            inverted = _is_flag_name(key) is False
+            flag_name = key
+            notes.append(f"training flag passed as {key}= (read from **kwargs)")
+    if training and flag is not None:
+        words = _flag_words(fn, flag.name, flag.default)
+        if words is not None:
+            notes.append(f"training flag {flag.name} takes {words[0]!r} / {words[1]!r}")
+    if training and flag is not None:
+        flag_name = flag.name
+        if flag.kind is P.POSITIONAL_ONLY:
+            flag_position = len(pos_idx)
+        if flag.name != "training" or inverted:
+            notes.append(f"training flag passed as {flag.name}="
+                         + (" (inverted: True means evaluation)" if inverted else ""))
+    elif training and flag_name is None:
+        if var_kw:
             via_kwargs = True
         else:
             notes.append(f"{what} takes no training argument")
-    elif flag is not None and flag.default is P.empty:
+    elif not training and flag is not None and flag.default is P.empty:
         raise CallError(f"cannot call {what}: its parameter {flag.name} has no default")
     plan = CallPlan(tuple(pos_idx), tuple(kw), flag_name, flag_position, inverted, via_kwargs,
-                    tuple(dropped), tuple(notes))
+                    words, tuple(dropped), tuple(notes))
     args, kwargs = plan.arguments(list(roles), True if training else None)
     try:
         sig.bind(*args, **kwargs)
@@ -218,6 +234,62 @@ def plan_call(
         raise CallError(f"cannot call {what} with the book's arguments ({', '.join(roles)}): "
                         f"{e}; it takes {_describe(sig)}") from None
     return plan
+
+
+def _source_tree(fn: Callable[..., Any]) -> ast.AST | None:
+    try:
+        return ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return None
+
+
+def _flag_words(fn: Callable[..., Any], name: str, default: Any) -> tuple[Any, Any] | None:
+    """A flag compared with strings (``mode == 'train'``): the strings that mean training
+    and evaluation.  None for a boolean flag."""
+    tree = _source_tree(fn)
+    words: list[str] = []
+    if tree is not None:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Compare):
+                sides = [node.left, *node.comparators]
+                if any(isinstance(x, ast.Name) and x.id == name for x in sides):
+                    for x in sides:
+                        if isinstance(x, ast.Constant) and isinstance(x.value, str):
+                            words.append(x.value)
+                        elif isinstance(x, (ast.Tuple, ast.List, ast.Set)):
+                            words += [e.value for e in x.elts if isinstance(e, ast.Constant)
+                                      and isinstance(e.value, str)]
+    if isinstance(default, str):
+        words.append(default)
+    if not words:
+        return None
+    train = next((w for w in words if "train" in w.lower()), None)
+    evaluation = next((w for w in words if "train" not in w.lower()), None)
+    if train is None and evaluation is None:
+        return None
+    return (train or "train", evaluation or "eval")
+
+
+def _kwargs_flag(fn: Callable[..., Any], kwname: str) -> str | None:
+    """The key a method reads from its ``**kwargs`` for a training flag
+    (``kwargs.get('train')``, ``kwargs['is_training']``, ``'train' in kwargs``)."""
+    tree = _source_tree(fn)
+    if tree is None:
+        return None
+    keys: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == kwname \
+                and node.func.attr in ("get", "pop") and node.args \
+                and isinstance(node.args[0], ast.Constant):
+            keys.append(str(node.args[0].value))
+        elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) \
+                and node.value.id == kwname and isinstance(node.slice, ast.Constant):
+            keys.append(str(node.slice.value))
+        elif isinstance(node, ast.Compare) and isinstance(node.left, ast.Constant) \
+                and any(isinstance(c, ast.Name) and c.id == kwname for c in node.comparators):
+            keys.append(str(node.left.value))
+    return next((k for k in keys if _is_flag_name(k) is not None), None)
 
 
 def _names_a_role(name: str, roles: Sequence[str]) -> bool:

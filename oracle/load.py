@@ -1213,14 +1213,10 @@ def _import_package_modules(name: str, pkg_dir: str, state: _State) -> list[type
     """Import every module of a package (recursively), in a stable order."""
     modules: list[types.ModuleType] = []
     for dirpath, dirnames, filenames in os.walk(pkg_dir):
-        dirnames[:] = sorted(
-            d
-            for d in dirnames
-            if os.path.isfile(os.path.join(dirpath, d, "__init__.py")) and d.isidentifier()
-        )
+        dirnames[:] = sorted(d for d in dirnames if _source_folder(os.path.join(dirpath, d)))
         rel = os.path.relpath(dirpath, pkg_dir)
         prefix = name if rel == "." else name + "." + rel.replace(os.sep, ".")
-        if rel != ".":
+        if rel != "." and os.path.isfile(os.path.join(dirpath, "__init__.py")):
             modules.append(_import(prefix, state))
         for fname in sorted(filenames, key=_natural_key):
             stem, ext = os.path.splitext(fname)
@@ -1228,6 +1224,42 @@ def _import_package_modules(name: str, pkg_dir: str, state: _State) -> list[type
                 continue
             modules.append(_import(f"{prefix}.{stem}", state))
     return modules
+
+
+def _source_folder(path: str) -> bool:
+    """A folder whose modules belong to the target: a package, or a namespace folder (no
+    ``__init__.py``) with Python source somewhere below; not a virtualenv, a cache or a
+    hidden folder."""
+    base = os.path.basename(path)
+    if not base.isidentifier() or keyword.iskeyword(base) or base.startswith(("_", ".")) \
+            or base in ("site-packages", "dist-packages") \
+            or os.path.isfile(os.path.join(path, "pyvenv.cfg")):
+        return False
+    if os.path.isfile(os.path.join(path, "__init__.py")):
+        return True
+    for _dirpath, dirnames, filenames in os.walk(path):
+        dirnames[:] = [d for d in dirnames if not d.startswith((".", "_"))]
+        if any(f.endswith(".py") for f in filenames):
+            return True
+    return False
+
+
+def _imports_itself(directory: str, name: str) -> bool:
+    """Does a module below ``directory`` import ``name`` (the folder's own name) absolutely
+    (``from nsB.layers.dense import ...``)?  Then the folder is a namespace package that
+    its modules reach by that name."""
+    pattern = re.compile(rf"^\s*(?:from|import)\s+{re.escape(name)}(?:\.|\s|$)", re.M)
+    for dirpath, dirnames, filenames in os.walk(directory):
+        dirnames[:] = [d for d in dirnames if _source_folder(os.path.join(dirpath, d))]
+        for f in filenames:
+            if f.endswith(".py"):
+                try:
+                    with open(os.path.join(dirpath, f), encoding="utf-8", errors="replace") as fh:
+                        if pattern.search(fh.read()):
+                            return True
+                except OSError:
+                    continue
+    return False
 
 
 def _import(name: str, state: _State) -> types.ModuleType:
@@ -1271,6 +1303,8 @@ def _merge(namespaces: list[tuple[str, dict[str, Any]]], notes: list[str]) -> di
             if key in merged:
                 if merged[key] is value:
                     continue
+                if isinstance(value, types.ModuleType) and isinstance(merged[key], type):
+                    continue  # a module named like the class it defines (layers/Dense.py)
                 if not own and isinstance(value, (type, types.FunctionType)):
                     continue
                 if own and isinstance(value, type) and isinstance(merged[key], type):
@@ -1335,22 +1369,46 @@ def _load_package(pkg_dir: str, state: _State, name: str | None = None) -> tuple
         subs = _import_package_modules(used, pkg_dir, state)
     # The submodules' definitions, then the package's own names over them.
     merged = _merge([(m.__name__, m.__dict__) for m in subs], state.notes)
-    merged.update({k: v for k, v in pkg.__dict__.items() if not k.startswith("__")})
+    merged.update({k: v for k, v in pkg.__dict__.items() if not k.startswith("__") and not (
+        isinstance(v, types.ModuleType) and isinstance(merged.get(k), type))})
     n = 1 + len(subs)
     return merged, f"package {_display(pkg_dir)} ({n} module{'s' if n != 1 else ''})"
 
 
 def _load_directory(directory: str, state: _State) -> tuple[dict, str]:
+    """Every module of a folder without ``__init__.py``: its files, and the packages and
+    namespace folders below it (each module under its dotted name).  When its modules
+    import the folder by its own name (``from proj.layers import ...``), the folder itself
+    is that namespace package."""
     directory = os.path.abspath(directory)
     files = sorted(
         (f for f in os.listdir(directory) if f.endswith(".py") and not f.startswith(".")),
         key=_natural_key,
     )
-    if not files:
+    folders = sorted((d for d in os.listdir(directory)
+                      if os.path.isdir(os.path.join(directory, d))
+                      and _source_folder(os.path.join(directory, d))), key=_natural_key)
+    if not files and not folders:
         raise TargetLoadError(
             f"{_display(directory)} is a directory with no .py files (and no __init__.py)"
         )
     state.roots.append(directory)
+    own = os.path.basename(directory)
+    if own.isidentifier() and own not in sys.modules and _imports_itself(directory, own):
+        parent = os.path.dirname(directory)
+        spec = None
+        try:
+            spec = importlib.util.find_spec(own) if parent in sys.path else None
+        except (ImportError, ValueError):
+            pass
+        if spec is None:
+            _add_path(parent)
+            with _Hooked(state):
+                modules = _import_package_modules(own, directory, state)
+            merged = _merge([(m.__name__, m.__dict__) for m in modules], state.notes)
+            n = len(modules)
+            return merged, (f"namespace package {_display(directory)} "
+                            f"({n} module{'s' if n != 1 else ''})")
     _add_path(directory)
     namespaces = []
     with _Hooked(state):
@@ -1369,9 +1427,18 @@ def _load_directory(directory: str, state: _State) -> tuple[dict, str]:
                 module = _new_module(_private_name(stem), path)
                 _run_module(module, state)
             namespaces.append((fname, module.__dict__))
+        for d in folders:
+            if d in sys.modules or not _usable_name(d, os.path.join(directory, d, "__init__.py")):
+                state.notes.append(f"folder {d} is not loaded: the name {d!r} is taken by "
+                                   "another module")
+                continue
+            if os.path.isfile(os.path.join(directory, d, "__init__.py")):
+                namespaces.append((d, _import(d, state).__dict__))
+            for m in _import_package_modules(d, os.path.join(directory, d), state):
+                namespaces.append((m.__name__, m.__dict__))
     merged = _merge(namespaces, state.notes)
-    n = len(files)
-    return merged, f"directory {_display(directory)} ({n} file{'s' if n != 1 else ''})"
+    n = len(namespaces)
+    return merged, f"directory {_display(directory)} ({n} module{'s' if n != 1 else ''})"
 
 
 def _find_module_spec(name: str) -> importlib.machinery.ModuleSpec | None:

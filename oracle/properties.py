@@ -25,6 +25,7 @@ from oracle.adapt import (
     POST_UPDATE_NAMES,
     PRE_UPDATE_NAMES,
     Adapter,
+    AdapterError,
     construct,
 )
 from oracle.binding import takes_training
@@ -683,8 +684,16 @@ def sparse_and_one_hot_agree(ctx: Context, case: Case) -> None:
 def stays_finite(ctx: Context, case: Case) -> None:
     """Extreme inputs (large logits, probabilities of exactly 0 and 1) give finite
     results that still match the reference (or the reference with another clip constant:
-    a convention, noted, not a failure)."""
+    a convention, noted, not a failure), with sparse labels and, where the component takes
+    them, one-hot labels (a one-hot branch that forgets to clip is inf at p = 0)."""
+    _stays_finite(ctx, case, one_hot=False)
+    if case.y_one_hot is not None:
+        _stays_finite(ctx, Case(**{**case.__dict__, "y": case.y_one_hot}), one_hot=True)
+
+
+def _stays_finite(ctx: Context, case: Case, *, one_hot: bool) -> None:
     s = ctx.spec
+    labels = ", one-hot labels" if one_hot else ""
     # The book does not clip in CCE's backward: -y/p is inf at p = 0 there too.
     backward = s.name != "Loss_CategoricalCrossentropy"
     got = evaluate(ctx, ctx.cls, case, backward=backward)
@@ -695,7 +704,7 @@ def stays_finite(ctx: Context, case: Case) -> None:
             exp.output
         )
         try:
-            assert_matches(ctx, o, eo, "output (extreme inputs)", case,
+            assert_matches(ctx, o, eo, f"output (extreme inputs{labels})", case,
                            magnitude=_magnitude(ctx, case, "output"))
         except Mismatch:
             if s.family == "combined" and _inherited_from_softmax(ctx, case, got):
@@ -707,11 +716,11 @@ def stays_finite(ctx: Context, case: Case) -> None:
                     ga = _array(g, attr)
                     if not np.all(np.isfinite(ga)):
                         idx = tuple(int(i) for i in np.argwhere(~np.isfinite(ga))[0])
-                        raise Mismatch(f"{attr} (extreme inputs) contains {ga[idx]} at index "
-                                       f"{idx}", hint=_non_finite_cause(s)) from None
+                        raise Mismatch(f"{attr} (extreme inputs{labels}) contains {ga[idx]} at "
+                                       f"index {idx}", hint=_non_finite_cause(s)) from None
                 return
     for attr, g in got.grads.items():
-        assert_matches(ctx, g, exp.grads[attr], f"{attr} (extreme inputs)", case,
+        assert_matches(ctx, g, exp.grads[attr], f"{attr} (extreme inputs{labels})", case,
                        magnitude=_magnitude(ctx, case, attr))
 
 
@@ -1076,6 +1085,10 @@ def dropout_eval_is_identity(ctx: Context, case: Case) -> None:
 # --- optimizers ---------------------------------------------------------------------
 
 
+class StandInMissing(AdapterError, AttributeError):
+    """An optimizer asked the stand-in layer for what only its own Dense has."""
+
+
 class _Layer:
     """A stand-in layer for optimizers: parameters, gradients, and their spellings (an
     optimizer written for a Dense with ``weight``/``dweight`` reads and writes those)."""
@@ -1092,7 +1105,12 @@ class _Layer:
     def __getattr__(self, name: str) -> Any:
         canon = _Layer._ALIAS.get(name)
         if canon is None:
-            raise AttributeError(name)
+            if name.startswith("__"):
+                raise AttributeError(name)
+            raise StandInMissing(
+                f"the optimizer reads layer.{name}, which the checks' stand-in layer does "
+                "not have (the module has no Dense the checks could build and drive, so a "
+                "plain layer with weights, biases, dweights and dbiases stands in)")
         return getattr(self, canon)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -1347,7 +1365,14 @@ def _probe(cls: type, losses: Callable[[], np.ndarray]) -> type:
     def forward(self: Any, *args: Any, **kwargs: Any) -> np.ndarray:  # noqa: ARG001
         return losses()
 
-    return type("_Probe", (cls,), {n: forward for n in FORWARD_NAMES})
+    def unused(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: ARG001
+        return None
+
+    # an abstract base (abc.ABC with an abstract backward) can be instantiated once its
+    # abstract methods have bodies: the probe gives them one that calculate() never calls
+    body: dict[str, Any] = {n: unused for n in getattr(cls, "__abstractmethods__", ())}
+    body.update({n: forward for n in FORWARD_NAMES})
+    return type("_Probe", (cls,), body)
 
 
 def calculate_is_the_mean(ctx: Context, case: Case) -> None:
