@@ -19,7 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from oracle.binding import call, method_names, plan_for
+from oracle.binding import (
+    call,
+    hook_by_name,
+    method_names,
+    plan_for,
+    update_by_signature,
+)
 
 COMPONENTS = [
     "Layer_Dense",
@@ -192,6 +198,14 @@ class Adapter:
                 if n != names[0]:
                     self._note(f"method {n}() used as {names[0]}()")
                 return m
+        found = None
+        if names[0] == UPDATE_NAMES[0]:
+            found = update_by_signature(self.obj)
+        elif names[0] in (PRE_UPDATE_NAMES[0], POST_UPDATE_NAMES[0]):
+            found = hook_by_name(self.obj, "pre" if names[0] == PRE_UPDATE_NAMES[0] else "post")
+        if found is not None:
+            self._note(f"method {found}() used as {names[0]}() (found by its signature)")
+            return getattr(self.obj, found)
         raise MissingMethod(
             f"{type(self.obj).__name__} has no method {names[0]}(): the checks that need it "
             "are skipped"

@@ -363,3 +363,53 @@ def method_names(obj: Any, names: Sequence[str]) -> tuple[str, ...]:
         if mapped:
             return (mapped, *names)
     return tuple(names)
+
+
+# --------------------------------------------------------------------------- methods by signature
+
+
+def _public_methods(obj: Any) -> dict[str, inspect.Signature]:
+    out: dict[str, inspect.Signature] = {}
+    for name in dir(obj):
+        if name.startswith("_"):
+            continue
+        try:
+            m = getattr(obj, name)
+        except Exception:
+            continue
+        if callable(m) and not isinstance(m, type):
+            try:
+                out[name] = inspect.signature(m)
+            except (TypeError, ValueError):
+                continue
+    return out
+
+
+def _required(sig: inspect.Signature) -> int:
+    P = inspect.Parameter
+    return sum(1 for p in sig.parameters.values() if p.default is P.empty
+               and p.kind in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD, P.KEYWORD_ONLY))
+
+
+def hook_by_name(obj: Any, which: str) -> str | None:
+    """An optimizer's pre- or post-update hook named otherwise: the one method taking no
+    argument whose name starts with pre/before (post/after), or, for pre, says decay."""
+    hits = []
+    for name, sig in _public_methods(obj).items():
+        if _required(sig):
+            continue
+        n = _norm(name)
+        post = n.startswith(("post", "after")) or "poststep" in n
+        pre = n.startswith(("pre", "before")) or ("decay" in n and not post)
+        if (which == "pre" and pre) or (which == "post" and post):
+            hits.append(name)
+    return hits[0] if len(hits) == 1 else None
+
+
+def update_by_signature(obj: Any, exclude: Sequence[str] = ()) -> str | None:
+    """An optimizer's update method named otherwise: its one public method that takes one
+    argument (the layer)."""
+    hits = [name for name, sig in _public_methods(obj).items()
+            if name not in exclude and _required(sig) == 1
+            and not _norm(name).startswith(("pre", "post", "get", "set", "load", "save"))]
+    return hits[0] if len(hits) == 1 else None

@@ -1152,6 +1152,26 @@ def _usable_name(name: str, origin: str) -> bool:
     return spec.origin is not None and os.path.abspath(spec.origin) == os.path.abspath(origin)
 
 
+def _usable_folder(name: str, path: str) -> bool:
+    """Whether the folder ``path`` can be imported as the package ``name`` (nothing else by
+    that name comes first on sys.path)."""
+    if not name.isidentifier() or keyword.iskeyword(name):
+        return False
+    here = os.path.abspath(path)
+    if name in sys.modules:  # imported already: by a module of this folder, or another one
+        return here in [os.path.abspath(p) for p in getattr(sys.modules[name], "__path__", [])]
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return False
+    if spec is None:
+        return True
+    places = [os.path.abspath(p) for p in (spec.submodule_search_locations or [])]
+    return os.path.abspath(path) in places and (
+        spec.origin in (None, "namespace")
+        or os.path.abspath(spec.origin) == os.path.join(os.path.abspath(path), "__init__.py"))
+
+
 def _add_path(directory: str) -> None:
     if directory not in sys.path:
         sys.path.insert(0, directory)
@@ -1428,12 +1448,14 @@ def _load_directory(directory: str, state: _State) -> tuple[dict, str]:
                 _run_module(module, state)
             namespaces.append((fname, module.__dict__))
         for d in folders:
-            if d in sys.modules or not _usable_name(d, os.path.join(directory, d, "__init__.py")):
+            if not _usable_folder(d, os.path.join(directory, d)):
                 state.notes.append(f"folder {d} is not loaded: the name {d!r} is taken by "
                                    "another module")
                 continue
             if os.path.isfile(os.path.join(directory, d, "__init__.py")):
                 namespaces.append((d, _import(d, state).__dict__))
+            else:
+                _import(d, state)  # the namespace package itself, before its modules
             for m in _import_package_modules(d, os.path.join(directory, d), state):
                 namespaces.append((m.__name__, m.__dict__))
     merged = _merge(namespaces, state.notes)
