@@ -212,25 +212,36 @@ class Adapter:
         )
 
     def _call(self, fn: Any, args: tuple[Any, ...], roles: tuple[str, ...],
-              optional: tuple[str, ...], training: bool | None, book: str) -> Any:
+              optional: tuple[str, ...], training: bool | None, book: str,
+              available: dict[str, Any] | None = None) -> Any:
         what = f"{type(self.obj).__name__}.{getattr(fn, '__name__', book)}()"
+        available = available or {}
         self.plan = plan_for(fn, roles, optional=optional, training=training is not None,
-                             what=what)
+                             what=what, available=tuple(available))
         return call(fn, args, roles, optional=optional, training=training, notes=self.notes,
-                    what=what)
+                    what=what, available=available)
 
     def forward(self, *args: Any, training: bool | None = None,
                 optional: tuple[str, ...] = ()) -> Any:
         """forward(inputs[, y_true]) bound to the class's own signature (see binding)."""
         fwd = self.method(*FORWARD_NAMES)
         roles = ("inputs", "y_true")[: len(args)]
+        self.inputs_seen = args[0] if args else None
         self.returned = self._call(fwd, args, roles, optional, training, "forward")
         return self.returned
 
     def backward(self, *args: Any) -> Any:
         bwd = self.method(*BACKWARD_NAMES)
         roles = ("dvalues", "y_true")[: len(args)]
-        self.returned = self._call(bwd, args, roles, (), None, "backward")
+        seen = getattr(self, "inputs_seen", None)
+        d = getattr(self.obj, "__dict__", {})
+        before = {k: id(v) for k, v in d.items()}
+        self.returned = self._call(bwd, args, roles, (), None, "backward",
+                                   {"inputs": seen} if seen is not None else None)
+        # what this backward set: where its input gradient is, if under no known name
+        self.set_by_backward = {k: v for k, v in getattr(self.obj, "__dict__", {}).items()
+                                if isinstance(v, np.ndarray) and id(v) != before.get(k)
+                                and not any(v is a for a in args)}
         return self.returned
 
     def update(self, layer: Any) -> Any:
@@ -261,9 +272,28 @@ class Adapter:
         if returned_ok and isinstance(self.returned, np.ndarray):
             self._note(f"return value used as {attr}")
             return self.returned
+        if attr == "dinputs":
+            found = self._shaped_like_inputs()
+            if found is not None:
+                self._note(f"attribute {found} (set by backward, shaped like the inputs) read "
+                           "as dinputs")
+                return getattr(self.obj, found)
         raise AdapterError(
             f"{type(self.obj).__name__} sets no attribute {attr!r} (nor {', '.join(names[1:4])})"
         )
+
+    def _shaped_like_inputs(self) -> str | None:
+        """The one array the last backward set that has the forward inputs' shape and is
+        none of the parameter gradients: the input gradient under a name of the class's
+        own (self.dvalues, self.grad)."""
+        x = getattr(self, "inputs_seen", None)
+        if x is None:
+            return None
+        known = {n for names in _GRAD.values() for n in names} | set(_OUTPUT)
+        hits = [k for k, v in getattr(self, "set_by_backward", {}).items()
+                if k not in known and np.shape(v) == np.shape(x)
+                and not np.array_equal(v, x)]
+        return hits[0] if len(hits) == 1 else None
 
     def param_name(self, book: str) -> str:
         d = getattr(self.obj, "__dict__", {})

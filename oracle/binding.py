@@ -59,13 +59,26 @@ _ROLE_NAMES: dict[str, tuple[str, ...]] = {
 }
 
 
+def _words(name: str) -> list[str]:
+    """``is_training`` -> [is, training]; ``evalMode`` -> [eval, mode]."""
+    return [w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", name)]
+
+
+# Values the oracle has besides a call's roles, and the parameter names that ask for them.
+_AVAILABLE_NAMES: dict[str, tuple[str, ...]] = {
+    "inputs": ("inputs", "input", "x", "xs", "data", "forwardinputs", "layerinputs", "aprev"),
+}
+
+
 def _is_flag_name(name: str) -> bool | None:
     """True for a training flag, False for an inverted one (``eval=True`` means not
-    training), None when the name says neither."""
-    n = _norm(name)
-    if "train" in n:
+    training), None when the name says neither (word by word: ``true_values`` is no
+    evaluation flag)."""
+    words = _words(name)
+    if any(w.startswith("train") for w in words):
         return True
-    if any(w in n for w in ("eval", "infer", "test", "predict")):
+    if any(w.startswith(("eval", "infer", "predict")) or w in ("test", "testing")
+           for w in words):
         return False
     return None
 
@@ -101,9 +114,12 @@ class CallPlan:
 
 def plan_call(
     fn: Callable[..., Any], roles: Sequence[str], *, optional: Sequence[str] = (),
-    training: bool = False, what: str = "",
+    training: bool = False, what: str = "", available: Sequence[str] = (),
 ) -> CallPlan:
-    """Fit ``roles`` (and a training flag, when ``training``) to ``fn``'s signature."""
+    """Fit ``roles`` (and a training flag, when ``training``) to ``fn``'s signature.
+    ``available``: values the oracle also has (the forward's inputs, for a backward) and
+    passes to a required parameter named for one of them (``backward(dvalues, inputs)``);
+    their indices follow the roles'."""
     what = what or f"{getattr(fn, '__qualname__', getattr(fn, '__name__', 'the method'))}()"
     try:
         sig = inspect.signature(fn)
@@ -121,7 +137,8 @@ def plan_call(
     # 1. the training flag
     flag: inspect.Parameter | None = None
     inverted = False
-    for p in positional[min(1, len(positional)):] + kw_only:
+    # (only where a flag is wanted, and after the data: a loss's true_values is data)
+    for p in (positional[len(roles) - len(optional):] + kw_only) if training else []:
         sense = _is_flag_name(p.name)
         if sense is not None and not _names_a_role(p.name, roles):
             flag, inverted = p, not sense
@@ -191,6 +208,17 @@ def plan_call(
         # one required parameter after the data, named for nothing we know: the flag,
         # given by position as the book's forward(inputs, training) gives it
         flag = unfilled.pop()
+    for j, extra in enumerate(available):
+        names = _AVAILABLE_NAMES.get(extra, (_norm(extra),))
+        p = next((p for p in unfilled if _norm(p.name) in names), None)
+        if p is None:
+            continue
+        unfilled.remove(p)
+        if p in data_pos and data_pos.index(p) == len(pos_idx):
+            pos_idx.append(len(roles) + j)
+        else:
+            kw.append((p.name, len(roles) + j))
+        notes.append(f"{what} takes {p.name}: given the forward pass's {extra}")
     if unfilled:
         raise CallError(
             f"cannot call {what}: parameter(s) {', '.join(p.name for p in unfilled)} get no "
@@ -227,7 +255,7 @@ def plan_call(
         raise CallError(f"cannot call {what}: its parameter {flag.name} has no default")
     plan = CallPlan(tuple(pos_idx), tuple(kw), flag_name, flag_position, inverted, via_kwargs,
                     words, tuple(dropped), tuple(notes))
-    args, kwargs = plan.arguments(list(roles), True if training else None)
+    args, kwargs = plan.arguments([*roles, *available], True if training else None)
     try:
         sig.bind(*args, **kwargs)
     except TypeError as e:
@@ -301,33 +329,38 @@ def _describe(sig: inspect.Signature) -> str:
     return f"({', '.join(str(p) for p in sig.parameters.values())})" if sig.parameters else "()"
 
 
-_PLANS: dict[tuple[Any, tuple[str, ...], tuple[str, ...], bool], CallPlan] = {}
+_PLANS: dict[tuple[Any, ...], CallPlan] = {}
 
 
 def plan_for(
     fn: Callable[..., Any], roles: Sequence[str], *, optional: Sequence[str] = (),
-    training: bool = False, what: str = "",
+    training: bool = False, what: str = "", available: Sequence[str] = (),
 ) -> CallPlan:
     """:func:`plan_call`, computed once per (function, roles)."""
-    key = (getattr(fn, "__func__", fn), tuple(roles), tuple(optional), training)
+    key = (getattr(fn, "__func__", fn), tuple(roles), tuple(optional), training,
+           tuple(available))
     try:
         plan = _PLANS.get(key)
     except TypeError:  # an unhashable callable
-        return plan_call(fn, roles, optional=optional, training=training, what=what)
+        return plan_call(fn, roles, optional=optional, training=training, what=what,
+                         available=available)
     if plan is None:
         plan = _PLANS[key] = plan_call(fn, roles, optional=optional, training=training,
-                                       what=what)
+                                       what=what, available=available)
     return plan
 
 
 def call(
     fn: Callable[..., Any], values: Sequence[Any], roles: Sequence[str], *,
     optional: Sequence[str] = (), training: bool | None = None,
-    notes: list[str] | None = None, what: str = "",
+    notes: list[str] | None = None, what: str = "", available: dict[str, Any] | None = None,
 ) -> Any:
-    """Call ``fn`` with ``values`` (one per role) fitted to its signature; the plan's notes
-    go to ``notes`` once."""
-    plan = plan_for(fn, roles, optional=optional, training=training is not None, what=what)
+    """Call ``fn`` with ``values`` (one per role, then one per ``available`` value) fitted
+    to its signature; the plan's notes go to ``notes`` once."""
+    extra = dict(available or {})
+    plan = plan_for(fn, roles, optional=optional, training=training is not None, what=what,
+                    available=tuple(extra))
+    values = [*values, *extra.values()]
     if notes is not None:
         notes.extend(n for n in plan.notes if n not in notes)
     args, kwargs = plan.arguments(values, training)

@@ -641,6 +641,7 @@ class _State:
     stats: _Stats = field(default_factory=_Stats)
     roots: list[str] = field(default_factory=list)  # files/dirs whose modules load defs-only
     broken: list[TargetLoadError] = field(default_factory=list)  # classes that raised
+    several: bool = False  # the target is a folder or package of modules
 
 
 def _target_frame(exc: BaseException, roots: list[str]) -> tuple[str, int | None, str] | None:
@@ -831,8 +832,9 @@ def _exec_defs_only(module: types.ModuleType, src: _Source, state: _State) -> No
                     f"ran `{src.line(stmt.lineno).strip()}` ({src.where(stmt.lineno)}): the "
                     f"kept definitions use {', '.join(sorted(_stored_names(stmt)))}"
                 )
-    if len(state.broken) > broken_before and not n_defined:
-        # no class of the module could be defined: the module is unusable, and says why
+    if len(state.broken) > broken_before and not n_defined and not state.several:
+        # no class of the target's one module could be defined: it is unusable, and says
+        # why (in a folder of modules, one per class, that class alone is the error)
         raise state.broken[broken_before]
 
 
@@ -1367,6 +1369,7 @@ def _load_notebook(path: str, state: _State) -> tuple[dict[str, Any], str]:
 
 
 def _load_package(pkg_dir: str, state: _State, name: str | None = None) -> tuple[dict, str]:
+    state.several = True
     pkg_dir = os.path.abspath(pkg_dir)
     init = os.path.join(pkg_dir, "__init__.py")
     real = name or os.path.basename(pkg_dir)
@@ -1400,6 +1403,7 @@ def _load_directory(directory: str, state: _State) -> tuple[dict, str]:
     namespace folders below it (each module under its dotted name).  When its modules
     import the folder by its own name (``from proj.layers import ...``), the folder itself
     is that namespace package."""
+    state.several = True
     directory = os.path.abspath(directory)
     files = sorted(
         (f for f in os.listdir(directory) if f.endswith(".py") and not f.startswith(".")),
