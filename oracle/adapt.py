@@ -12,6 +12,7 @@ and records every adaptation it needed so the report can say what it did.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import re
 from dataclasses import dataclass, field
@@ -26,59 +27,13 @@ from oracle.binding import (
     plan_for,
     update_by_signature,
 )
+from oracle.spec import SPECS
 
-COMPONENTS = [
-    "Layer_Dense",
-    "Layer_Dropout",
-    "Layer_Input",
-    "Activation_ReLU",
-    "Activation_Softmax",
-    "Activation_Sigmoid",
-    "Activation_Linear",
-    "Loss",
-    "Loss_CategoricalCrossentropy",
-    "Activation_Softmax_Loss_CategoricalCrossentropy",
-    "Loss_BinaryCrossentropy",
-    "Loss_MeanSquaredError",
-    "Loss_MeanAbsoluteError",
-    "Optimizer_SGD",
-    "Optimizer_Adagrad",
-    "Optimizer_RMSprop",
-    "Optimizer_Adam",
-]
+#: The book's components, in the registry's order (oracle.spec.SPECS is the one list).
+COMPONENTS = list(SPECS)
 
 # Names seen in the wild, normalised (lower case, no underscores), per book name.
-_ALIASES: dict[str, tuple[str, ...]] = {
-    "Layer_Dense": ("dense", "denselayer", "layerdense", "fullyconnected", "linearlayer", "fc"),
-    "Layer_Dropout": ("dropout", "dropoutlayer", "layerdropout"),
-    "Layer_Input": ("input", "inputlayer", "layerinput"),
-    "Activation_ReLU": ("relu", "activationrelu", "reluactivation"),
-    "Activation_Softmax": ("softmax", "activationsoftmax", "softmaxactivation"),
-    "Activation_Sigmoid": ("sigmoid", "activationsigmoid", "sigmoidactivation"),
-    "Activation_Linear": ("linear", "activationlinear", "linearactivation", "identity"),
-    "Loss": ("loss", "lossbase", "baseloss"),
-    "Loss_CategoricalCrossentropy": (
-        "categoricalcrossentropy", "losscategoricalcrossentropy", "crossentropyloss",
-        "crossentropy", "cceloss", "cce", "categoricalcrossentropyloss",
-    ),
-    "Activation_Softmax_Loss_CategoricalCrossentropy": (
-        "activationsoftmaxlosscategoricalcrossentropy", "softmaxcategoricalcrossentropy",
-        "softmaxcrossentropy", "softmaxcrossentropyloss", "softmaxcce", "softmaxlosscce",
-    ),
-    "Loss_BinaryCrossentropy": (
-        "binarycrossentropy", "lossbinarycrossentropy", "bceloss", "bce", "binarycrossentropyloss",
-    ),
-    "Loss_MeanSquaredError": (
-        "meansquarederror", "lossmeansquarederror", "mseloss", "mse", "meansquarederrorloss",
-    ),
-    "Loss_MeanAbsoluteError": (
-        "meanabsoluteerror", "lossmeanabsoluteerror", "maeloss", "mae", "meanabsoluteerrorloss",
-    ),
-    "Optimizer_SGD": ("sgd", "optimizersgd", "sgdoptimizer"),
-    "Optimizer_Adagrad": ("adagrad", "optimizeradagrad", "adagradoptimizer"),
-    "Optimizer_RMSprop": ("rmsprop", "optimizerrmsprop", "rmspropoptimizer"),
-    "Optimizer_Adam": ("adam", "optimizeradam", "adamoptimizer"),
-}
+_ALIASES: dict[str, tuple[str, ...]] = {name: s.aliases for name, s in SPECS.items()}
 
 
 # Method names seen in the wild, the book's first.
@@ -206,6 +161,16 @@ class Adapter:
         if found is not None:
             self._note(f"method {found}() used as {names[0]}() (found by its signature)")
             return getattr(self.obj, found)
+        known = {*FORWARD_NAMES, *BACKWARD_NAMES, *UPDATE_NAMES, *PRE_UPDATE_NAMES,
+                 *POST_UPDATE_NAMES}
+        close = difflib.get_close_matches(
+            names[0], [n for n in dir(self.obj) if not n.startswith("_") and n not in known
+                       and callable(getattr(self.obj, n, None))], n=1, cutoff=0.8)
+        if close and names[0] in (FORWARD_NAMES[0], BACKWARD_NAMES[0]):
+            # a required method misspelt (bacward): the book's loop would fail on it
+            raise AdapterError(
+                f"{type(self.obj).__name__} has no method {names[0]}() but has {close[0]}(): "
+                f"a misspelling? The book's training loop calls {names[0]}()")
         raise MissingMethod(
             f"{type(self.obj).__name__} has no method {names[0]}(): the checks that need it "
             "are skipped"
@@ -371,17 +336,17 @@ def construct(cls: type, *args: Any, book: type | None = None, **kwargs: Any) ->
             )
     # positional-only parameters (def __init__(self, lr=1., decay=0., /)) by position
     only = [p for p in params.values() if p.kind is P.POSITIONAL_ONLY][len(args):]
+    positional = list(args)
     if any(p.name in kwargs for p in only):
-        args = list(args)
         last = max(i for i, p in enumerate(only) if p.name in kwargs)
         for p in only[: last + 1]:
             if p.name in kwargs:
-                args.append(kwargs.pop(p.name))
+                positional.append(kwargs.pop(p.name))
             elif p.default is not P.empty:
-                args.append(p.default)
+                positional.append(p.default)
             else:
                 break
-    return cls(*args, **kwargs)
+    return cls(*positional, **kwargs)
 
 
 def _book_parameters(book: type | None) -> list[inspect.Parameter]:

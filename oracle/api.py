@@ -25,6 +25,7 @@ import types
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import oracle.report  # noqa: F401  -- the reports it returns render themselves
 from oracle.results import ComponentResult, TargetReport
 from oracle.settings import PROFILE_EXAMPLES, Settings
 

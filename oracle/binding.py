@@ -210,15 +210,15 @@ def plan_call(
         flag = unfilled.pop()
     for j, extra in enumerate(available):
         names = _AVAILABLE_NAMES.get(extra, (_norm(extra),))
-        p = next((p for p in unfilled if _norm(p.name) in names), None)
-        if p is None:
+        asks = next((q for q in unfilled if _norm(q.name) in names), None)
+        if asks is None:
             continue
-        unfilled.remove(p)
-        if p in data_pos and data_pos.index(p) == len(pos_idx):
+        unfilled.remove(asks)
+        if asks in data_pos and data_pos.index(asks) == len(pos_idx):
             pos_idx.append(len(roles) + j)
         else:
-            kw.append((p.name, len(roles) + j))
-        notes.append(f"{what} takes {p.name}: given the forward pass's {extra}")
+            kw.append((asks.name, len(roles) + j))
+        notes.append(f"{what} takes {asks.name}: given the forward pass's {extra}")
     if unfilled:
         raise CallError(
             f"cannot call {what}: parameter(s) {', '.join(p.name for p in unfilled)} get no "

@@ -24,15 +24,13 @@ import os
 import time
 import traceback
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, reject, seed
 from hypothesis import settings as hsettings
-from hypothesis import strategies as st
 
+from oracle import frames
 from oracle import properties as P
 from oracle import spec as S
 from oracle.adapt import AdapterError, discover
@@ -51,81 +49,23 @@ class _ShrinkBudgetSpent(BaseException):
     """Raised through Hypothesis (a BaseException passes through it) to end shrinking."""
 
 
-@dataclass
-class _Plan:
-    prop: Callable[[P.Context, S.Case], None]
-    strategy: Callable[[], st.SearchStrategy[S.Case]]
-    variant: str = "cases"
-    examples: float = 1.0  # fraction of the profile's example count
-
-
-def _plan(spec: S.Spec, name: str) -> _Plan | None:
-    if name == "forward":
-        return _Plan(P.forward_matches_reference, spec.cases)
-    if name.startswith("backward."):
-        return _Plan(P.backward_matches_reference(name.split(".", 1)[1]), spec.cases)
-    if name == "regularization" and spec.regularized is not None:
-        return _Plan(P.regularized_gradients_match_reference, spec.regularized, "regularized")
-    if name == "finite_differences":
-        return _Plan(P.gradients_match_finite_differences, spec.cases, examples=0.5)
-    if name == "labels.one_hot":
-        return _Plan(P.sparse_and_one_hot_agree, spec.cases)
-    if name == "stability" and spec.stability is not None:
-        return _Plan(P.stays_finite, spec.stability, "stability")
-    if name == "kink":
-        return _Plan(P.relu_kink_convention, spec.cases, examples=0.5)
-    if name == "no_mutation":
-        return _Plan(P.does_not_mutate, spec.cases, examples=0.5)
-    if name == "dtype":
-        return _Plan(P.dtype_is_preserved, spec.cases, examples=0.25)
-    if name == "determinism":
-        return _Plan(P.is_deterministic, spec.cases, examples=0.25)
-    if name == "init":
-        return _Plan(P.initialisation, spec.cases, examples=0.25)
-    if name == "dropout.mask":
-        return _Plan(P.dropout_mask, spec.cases)
-    if name == "dropout.backward":
-        return _Plan(P.dropout_backward, spec.cases)
-    if name == "dropout.eval":
-        return _Plan(P.dropout_eval_is_identity, spec.cases, examples=0.25)
-    if name == "calculate":
-        return _Plan(P.calculate_is_the_mean, spec.cases)
-    if name == "calculate_accumulated":
-        return _Plan(P.accumulated_is_the_mean_over_samples, spec.cases, examples=0.5)
-    if name == "regularization_loss":
-        return _Plan(P.regularization_loss_matches_reference, spec.cases)
-    if spec.family == "optimizer":
-        kind = S.optimizer_kind(spec.name)
-        variants: dict[str, tuple[str, Callable[[], st.SearchStrategy[S.Case]]]] = {
-            "update": ("cases", lambda: S.optimizer_cases(kind=kind)),
-            "update.tiny_gradients": ("tiny", lambda: S.optimizer_cases(kind=kind, tiny=True)),
-            "decay": ("decay", lambda: S.optimizer_cases(kind=kind, decay=True)),
-            "momentum": ("momentum", lambda: S.optimizer_cases(kind=kind, momentum=True)),
-        }
-        if name in variants:
-            variant, strat = variants[name]
-            return _Plan(P.optimizer_matches_reference, strat, variant)
-    return None
-
-
 def check_names(book_name: str) -> list[str]:
-    return list(S.SPECS[book_name].checks)
+    """The checks of a component, in order (from the property registry)."""
+    return list(dict.fromkeys(p.name for p in P.properties_for(S.SPECS[book_name])))
+
+
+def _property(spec: S.Spec, name: str) -> P.Property | None:
+    return next((p for p in P.properties_for(spec) if p.name == name), None)
 
 
 # --------------------------------------------------------------------------- messages
 
 
-_OURS = (os.sep + "oracle" + os.sep, os.sep + "reference" + os.sep, os.sep + "hypothesis" + os.sep,
-         os.sep + "numpy" + os.sep, os.sep + "scipy" + os.sep)
-
-
 def _where(exc: BaseException) -> str:
     """The innermost traceback frame in the target's own code."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not any(
-        o in f.filename for o in _OURS)]
-    if not frames:
+    f = frames.innermost(exc)
+    if f is None:
         return ""
-    f = frames[-1]
     line = f" `{f.line.strip()}`" if f.line else ""
     return f" in {f.name}() at {os.path.basename(f.filename)}:{f.lineno}{line}"
 
@@ -198,14 +138,15 @@ def run_check(
     spec: S.Spec, name: str, cls: type, *, namespace: dict[str, Any], settings: Settings,
     patched: bool | None = None, peers: dict[str, type] | None = None,
 ) -> CheckResult:
-    plan = _plan(spec, name)
+    plan = _property(spec, name)
     replay = _replay(settings, spec.name)
     ctx = P.Context(spec, cls, namespace, P.numpy_patched() if patched is None else patched,
                     peers=peers if peers is not None else _peers(namespace, settings))
-    if name == "dropout.rate":
-        return _dropout_rate(ctx, settings, replay)
-    if plan is None:
-        return CheckResult(name, "skip", f"no plan for check {name!r}")
+    if plan is None:  # a name no property of this component registers: a bug, not a skip
+        return CheckResult(name, "error", f"{spec.name} has no check named {name!r} (its "
+                           f"checks: {', '.join(check_names(spec.name))})")
+    if plan.fixed:
+        return _fixed(plan, ctx, settings, replay)
     if name == "finite_differences":
         pre = _fd_precondition(ctx, spec)
         if pre is not None:
@@ -220,7 +161,7 @@ def run_check(
                     or time.perf_counter() - state["first_fail"] > SHRINK_SECONDS):
                 raise _ShrinkBudgetSpent()
         try:
-            plan.prop(ctx, case)
+            plan.test(ctx, case)
         except P.NotApplicable:
             if state["applicable"]:
                 # the typical case ran: only this drawn case uses what the class lacks
@@ -242,7 +183,7 @@ def run_check(
             raise
 
     n = max(1, round(settings.examples * plan.examples))
-    test = given(plan.strategy())(body)
+    test = given(plan.strategy(spec)())(body)
     test = seed(settings.seed)(_hyp_settings(n)(test))
     ctx.notes.clear()
     try:
@@ -293,17 +234,13 @@ def run_check(
     return CheckResult(name, "fail", _format(message, hint, case, replay), details)
 
 
-_OUR_DIRS = tuple(os.path.dirname(os.path.abspath(m.__file__ or "")) + os.sep
-                  for m in (P, __import__("reference")))
-
-
 def _raised_in_our_code(exc: BaseException) -> bool:
     """A NameError or ImportError raised in oracle/ or reference/ is a bug of ours: the
     target cannot cause it there."""
     if not isinstance(exc, (NameError, ImportError)):
         return False
-    frames = traceback.extract_tb(exc.__traceback__)
-    return bool(frames) and os.path.abspath(frames[-1].filename).startswith(_OUR_DIRS)
+    tb = traceback.extract_tb(exc.__traceback__)
+    return bool(tb) and frames.is_ours(tb[-1].filename)
 
 
 _HOW_TO_MAP = (
@@ -323,14 +260,12 @@ def _call_not_made(exc: BaseException) -> bool:
         return True
     if not isinstance(exc, TypeError) or not any(w in str(exc) for w in _BINDING_WORDS):
         return False
-    frames = traceback.extract_tb(exc.__traceback__)
-    return bool(frames) and os.path.abspath(frames[-1].filename).startswith(_OUR_DIRS)
+    tb = traceback.extract_tb(exc.__traceback__)
+    return bool(tb) and frames.is_ours(tb[-1].filename)
 
 
 def _replay(settings: Settings, component: str) -> str:
-    target = getattr(settings, "target", None) or "TARGET"
-    extra = f" --max-examples {settings.max_examples}" if settings.max_examples else ""
-    return f"nnfs-oracle check {target} --component {component} --seed {settings.seed}{extra}"
+    return settings.replay(component)
 
 
 def _fd_precondition(ctx: P.Context, spec: S.Spec) -> CheckResult | None:
@@ -354,23 +289,23 @@ def _fd_precondition(ctx: P.Context, spec: S.Spec) -> CheckResult | None:
     return None
 
 
-def _dropout_rate(ctx: P.Context, settings: Settings, replay: str) -> CheckResult:
+def _fixed(plan: P.Property, ctx: P.Context, settings: Settings, replay: str) -> CheckResult:
+    """A check on fixed inputs (the dropout rate's binomial test): run once."""
     try:
-        for rate in (0.1, 0.5, 0.8):
-            def prop(c: P.Context, _case: S.Case, _r: float = rate) -> None:
-                P.dropout_keeps_the_right_fraction(c, _r, settings.seed)
-
-            prop(ctx, S.Case())
+        plan.test(ctx, settings.seed)
+    except P.NotApplicable as e:
+        return CheckResult(plan.name, "skip", str(e))
     except P.Mismatch as m:
-        return CheckResult("dropout.rate", "fail", _format(m.message, m.hint, None, replay),
+        return CheckResult(plan.name, "fail", _format(m.message, m.hint, None, replay),
                            {"hint": m.hint, "replay": replay})
     except Exception as e:
         if _call_not_made(e):
-            return CheckResult("dropout.rate", "error", _format(
+            return CheckResult(plan.name, "error", _format(
                 f"the check could not call the class: {e}", _HOW_TO_MAP, None, replay))
-        return CheckResult("dropout.rate", "fail", _format(_exception_message(e),
+        return CheckResult(plan.name, "fail", _format(_exception_message(e),
                            _exception_hint(e), None, replay))
-    return CheckResult("dropout.rate", "pass")
+    return CheckResult(plan.name, "note", "; ".join(ctx.notes)) if ctx.notes else \
+        CheckResult(plan.name, "pass")
 
 
 # --------------------------------------------------------------------------- a component

@@ -52,12 +52,13 @@ import re
 import sys
 import sysconfig
 import tokenize
-import traceback
 import types
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from oracle import frames
 
 __all__ = ["LoadedTarget", "TargetLoadError", "load_target", "location"]
 
@@ -646,11 +647,10 @@ class _State:
 
 def _target_frame(exc: BaseException, roots: list[str]) -> tuple[str, int | None, str] | None:
     """The innermost traceback frame in the target's code: (filename, lineno, line)."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    for frame in reversed(frames):
-        if frame.filename in _SOURCES or _under(frame.filename, roots):
-            return frame.filename, frame.lineno, (frame.line or "").strip()
-    return None
+    frame = frames.innermost(exc, lambda f: f in _SOURCES or _under(f, roots))
+    if frame is None:
+        return None
+    return frame.filename, frame.lineno, (frame.line or "").strip()
 
 
 def _describe_exception(exc: BaseException) -> str:
@@ -1463,8 +1463,10 @@ def _load_directory(directory: str, state: _State) -> tuple[dict, str]:
             for m in _import_package_modules(d, os.path.join(directory, d), state):
                 namespaces.append((m.__name__, m.__dict__))
     merged = _merge(namespaces, state.notes)
-    n = len(namespaces)
-    return merged, f"directory {_display(directory)} ({n} module{'s' if n != 1 else ''})"
+    n = len(files)
+    more = len(namespaces) - n
+    extra = f" and {more} module{'s' if more != 1 else ''} in its folders" if more else ""
+    return merged, f"directory {_display(directory)} ({n} file{'s' if n != 1 else ''}{extra})"
 
 
 def _find_module_spec(name: str) -> importlib.machinery.ModuleSpec | None:

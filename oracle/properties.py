@@ -12,350 +12,95 @@ and judge a target (class under test = theirs, expected = the reference).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from hypothesis import strategies as st
 
 from oracle import numerics as nm
-from oracle.adapt import _GRAD as _GRAD_NAMES
-from oracle.adapt import _PARAMS as _PARAM_NAMES
-from oracle.adapt import (
-    FORWARD_NAMES,
-    POST_UPDATE_NAMES,
-    PRE_UPDATE_NAMES,
-    Adapter,
-    AdapterError,
-    construct,
-)
+from oracle.adapt import Adapter, construct
 from oracle.binding import takes_training
-from oracle.diagnose import optimizer_cause, shape_cause, value_cause
-from oracle.spec import Case, Spec, optimizer_kind
+from oracle.compare import _array, _magnitude, _non_finite_cause, _terms, assert_matches
+from oracle.context import Context, Mismatch, NotApplicable, numpy_patched
+from oracle.diagnose import optimizer_cause
+from oracle.drivers import (
+    Outcome,
+    _c,
+    _dropout_forward,
+    _forward_method,
+    _probe,
+    build,
+    evaluate,
+    functional,
+    run_optimizer,
+    upstream_for,
+)
+from oracle.spec import Case, Spec, optimizer_cases, optimizer_kind
 
-_ORIGINALS = {"dot": np.dot, "zeros": np.zeros, "eye": np.eye, "randn": np.random.randn}
-
-
-def numpy_patched() -> bool:
-    """Has ``nnfs.init()`` (or anything else) replaced NumPy's dot/zeros/eye/randn?"""
-    funcs = (np.dot, np.zeros, np.eye, np.random.randn)
-    # nnfs's wrappers are Python functions defined in nnfs.core; NumPy's own have a
-    # __module__ of "numpy" (or None for some builtins on older releases).
-    return any((getattr(f, "__module__", None) or "numpy").startswith("nnfs") for f in funcs)
-
-
-class Mismatch(AssertionError):
-    """The class under test disagrees with what is expected."""
-
-    def __init__(self, message: str, *, hint: str = "", details: dict[str, Any] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-        self.details = details or {}
+# --------------------------------------------------------------------------- the registry
 
 
-from oracle.adapt import NotSupported as NotApplicable  # noqa: E402
-
-# NotApplicable: the check does not apply to this target (no regularization
-# arguments before chapter 14, no evaluation mode in chapter-15 dropout).
+Strategy = Callable[[], st.SearchStrategy[Case]]
 
 
-@dataclass
-class Context:
-    spec: Spec
-    cls: type  # the class under test
-    namespace: dict[str, Any] = field(default_factory=dict)
-    patched: bool = False  # nnfs.init() active: float32 results are expected
-    peers: dict[str, type] = field(default_factory=dict)  # book name -> the module's class
-    adaptations: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # notes raised during a check
+@dataclass(frozen=True)
+class Property:
+    """One check: what it tests (``test``, a function of a context and a drawn case, or of
+    a context and a seed for a check on fixed inputs), which specs it applies to, and where
+    its cases come from (a strategy made from the spec; the typical case of ``variant`` is
+    tried first).  ``examples``: its share of the profile's example count."""
 
-    @property
-    def eps_floor(self) -> float:
-        return nm.EPS32 if self.patched else nm.EPS64
+    name: str
+    test: Callable[..., None]
+    applies: Callable[[Spec], bool]
+    strategy: Callable[[Spec], Strategy] = lambda s: s.cases
+    variant: str = "cases"
+    examples: float = 1.0
+    fixed: bool = False  # runs on fixed inputs, once (no Hypothesis)
 
-    def note(self, text: str) -> None:
-        if text not in self.notes:
-            self.notes.append(text)
+
+#: Every check, in the order a component's checks run and are reported.
+PROPERTIES: list[Property] = []
+
+
+def check(name: str, applies: Callable[[Spec], bool], **options: Any) -> Callable[
+        [Callable[..., None]], Callable[..., None]]:
+    """Register the decorated function as the check ``name`` of every spec ``applies``
+    accepts (options: see :class:`Property`)."""
+    def register(fn: Callable[..., None]) -> Callable[..., None]:
+        PROPERTIES.append(Property(name, fn, applies, **options))
+        return fn
+
+    return register
+
+
+def properties_for(spec: Spec) -> list[Property]:
+    """The checks of one component (a name may have one property per family)."""
+    return [p for p in PROPERTIES if p.applies(spec)]
+
+
+def _families(*names: str) -> Callable[[Spec], bool]:
+    return lambda s: s.family in names
+
+
+_VALUES = ("dense", "activation", "input", "loss", "combined")  # forward values to compare
 
 
 # --------------------------------------------------------------------------- driving a class
 
 
-@dataclass
-class Outcome:
-    output: Any = None
-    grads: dict[str, Any] = field(default_factory=dict)
-    adapter: Adapter | None = None
-    loss: Any = None  # what a chapter-9 combined forward returns
-
-
-def _c(a: Any) -> Any:
-    return None if a is None else np.array(a, copy=True)
-
-
-def build(ctx: Context, cls: type, case: Case) -> Adapter:
-    s = ctx.spec
-    notes = ctx.adaptations if cls is ctx.cls else []
-    if s.family == "dense":
-        ctor = dict(case.ctor)
-        n_in, n_out = ctor.pop("n_inputs"), ctor.pop("n_neurons")
-        ad = Adapter(construct(cls, n_in, n_out, book=s.reference, **ctor), notes)
-        ad.set_param("weights", _c(case.weights))
-        ad.set_param("biases", _c(case.biases))
-        return ad
-    if s.family == "dropout":
-        return Adapter(cls(case.ctor["rate"]), notes)
-    return Adapter(construct(cls), notes)
-
-
-def _forward_method(obj: Any) -> Any:
-    """The object's (or class's) forward under any of its spellings, or None."""
-    return next((m for m in (getattr(obj, n, None) for n in FORWARD_NAMES) if callable(m)), None)
-
-
-def evaluate(
-    ctx: Context,
-    cls: type,
-    case: Case,
-    *,
-    one_hot: bool = False,
-    backward: bool = True,
-    arrays: dict[str, np.ndarray] | None = None,
-    adapter: Adapter | None = None,
-) -> Outcome:
-    """Run forward (and backward) of ``cls`` on ``case`` through the book's interface.
-
-    ``arrays`` (optional) supplies the exact array objects to pass, so that a
-    caller can check afterwards that they were not mutated; by default fresh
-    copies are passed.  ``adapter`` (optional) reuses an object built before, for a
-    second call on the same instance.
-    """
-    s = ctx.spec
-    a = arrays or {
-        "inputs": _c(case.inputs), "dvalues": _c(case.dvalues),
-        "y": _c(case.y_one_hot if one_hot else case.y),
-    }
-    ad = adapter if adapter is not None else build(ctx, cls, case)
-    out = Outcome(adapter=ad)
-    if s.family in ("dense", "activation", "input", "dropout"):
-        ad.forward(a["inputs"], training=True)
-        out.output = ad.read("output")
-        if backward and s.family != "input":
-            ad.backward(a["dvalues"])
-            out.grads = {g: ad.read(g) for g in (s.grads or ("dinputs",))}
-        return out
-    if s.family == "loss":
-        ret = ad.forward(a["inputs"], a["y"])
-        if ret is None:
-            ret = ad.read("output", returned_ok=False)
-        ret = np.asarray(ret)
-        if ret.ndim == 0 and case.samples and case.samples > 1:
-            ad._note("forward() returns the mean loss, not per-sample losses")
-        out.output = ret
-        if backward:
-            ad.backward(a["inputs"], a["y"])
-            out.grads = {"dinputs": ad.read("dinputs")}
-        return out
-    if s.family == "combined":
-        from reference import Activation_Softmax
-
-        sm = Activation_Softmax()
-        sm.forward(case.inputs)
-        p = sm.output
-        fwd = _forward_method(ad.obj)
-        if fwd is not None:  # the chapter-9 form: forward(inputs, y_true) returns the loss
-            out.loss = ad.forward(a["inputs"], a["y"], optional=("y_true",))
-            if ad.dropped("y_true"):  # forward(logits) alone: the softmax, no loss to return
-                out.loss = None
-            out.output = ad.read("output", returned_ok=out.loss is None)
-        if backward:
-            ad.backward(np.array(p, copy=True) if arrays is None else a["dvalues"], a["y"])
-            out.grads = {"dinputs": ad.read("dinputs")}
-        return out
-    raise ValueError(f"evaluate() does not drive family {s.family}")
-
-
 # --------------------------------------------------------------------------- comparing
-
-
-def _array(x: Any, what: str) -> np.ndarray:
-    try:
-        arr = np.asarray(x)
-    except Exception as e:  # a ragged list
-        raise Mismatch(f"{what} is not an array: {type(x).__name__} ({e})") from None
-    if arr.dtype == object or arr.dtype.kind not in "fiub":
-        raise Mismatch(f"{what} is not a numeric array (dtype {arr.dtype})")
-    return arr
-
-
-def assert_matches(
-    ctx: Context,
-    got: Any,
-    expected: np.ndarray,
-    what: str,
-    case: Case,
-    *,
-    tol: nm.Tolerance | None = None,
-    terms: int = 1,
-    magnitude: float | None = None,
-) -> None:
-    """``got`` (the class under test) against ``expected`` (the reference or numerics)."""
-    g = _array(got, what)
-    e = np.asarray(expected, dtype=np.float64)
-    if g.shape != e.shape:
-        cause = shape_cause(g.shape, e.shape, what.split()[0])
-        raise Mismatch(
-            f"{what} has shape {g.shape}, expected {e.shape}",
-            hint=cause,
-            details={"got_shape": list(g.shape), "expected_shape": list(e.shape)},
-        )
-    if not np.all(np.isfinite(g)) and np.all(np.isfinite(e)):
-        idx = tuple(int(i) for i in np.argwhere(~np.isfinite(g))[0])
-        raise Mismatch(
-            f"{what} contains {g[idx]} at index {idx} where {e[idx]:.6g} was expected",
-            hint=_non_finite_cause(ctx.spec),
-            details={"worst_index": list(idx)},
-        )
-    if tol is None:
-        if magnitude is None:
-            magnitude = _magnitude(ctx, case, what.split()[0])
-        dtype = g.dtype if g.dtype.kind == "f" else np.float64
-        tol = nm.analytic_tolerance(e, dtype, terms=terms, magnitude=magnitude)
-        if ctx.eps_floor > nm.EPS64 and tol.rtol < 64 * ctx.eps_floor * max(terms, 1):
-            tol = nm.analytic_tolerance(e, np.float32, terms=terms, magnitude=magnitude)
-    cmp = nm.compare(g, e, tol)
-    if cmp.ok:
-        return
-    # an exact match with a known wrong formula is the stronger statement
-    cause = known_bug(ctx.spec.name, what.split()[0], g, case) or value_cause(
-        g, e, samples=case.samples, outputs=case.outputs, component=ctx.spec.name
-    )
-    raise Mismatch(
-        f"{what}: {cmp.n_bad} of {cmp.size} values differ; worst at index {cmp.worst_index}: "
-        f"expected {cmp.expected:.10g}, got {cmp.got:.10g} "
-        f"(abs err {cmp.abs_err:.3g}, rel err {cmp.rel_err:.3g}; tolerance: {tol.why})",
-        hint=cause,
-        details={
-            "worst_index": list(cmp.worst_index), "expected": cmp.expected, "got": cmp.got,
-            "abs_err": cmp.abs_err, "rel_err": cmp.rel_err, "n_bad": cmp.n_bad,
-            "rtol": tol.rtol, "atol": tol.atol,
-        },
-    )
-
-
-def _non_finite_cause(spec: Spec) -> str:
-    if spec.name in ("Activation_Softmax", "Activation_Softmax_Loss_CategoricalCrossentropy"):
-        return ("an overflow: exp of large inputs; subtract each row's maximum first "
-                "(np.exp(inputs - np.max(inputs, axis=1, keepdims=True)))")
-    if spec.family == "loss":
-        return ("log(0) or a division by 0: clip the predictions to [1e-7, 1 - 1e-7] "
-                "(np.clip) before taking logs or dividing")
-    if spec.family == "optimizer":
-        return ("a division by zero in the update: a denominator that is 0 at the first step "
-                "(1 - beta**iterations while iterations is 0, or sqrt(cache) without epsilon)")
-    if spec.name == "Activation_Sigmoid":
-        return "an overflow: exp of a large input (1 / (1 + np.exp(-inputs)) is safe as it is)"
-    return "an overflow or a division by zero"
-
-
-def known_bug(component: str, what: str, got: np.ndarray, case: Case) -> str:
-    """Recognise the exact output of a common wrong formula."""
-    x, dv = case.inputs, case.dvalues
-    if x is None or dv is None or what != "dinputs" or got.shape != dv.shape:
-        return ""
-    alternatives: list[tuple[np.ndarray, str]] = []
-    if component == "Activation_ReLU":
-        alternatives.append((np.where(dv <= 0, 0.0, dv),
-                             "the mask is taken from dvalues; use the forward inputs "
-                             "(dinputs[self.inputs <= 0] = 0)"))
-        alternatives.append((np.where(x > 0, 0.0, dv),
-                             "the mask is inverted: the gradient passes where inputs > 0 and "
-                             "is zeroed where inputs <= 0 (dinputs[self.inputs <= 0] = 0)"))
-        alternatives.append((np.where(x > 0, 1.0, 0.0),
-                             "dinputs is the mask alone: multiply it by dvalues "
-                             "(start from dvalues.copy(), then zero where inputs <= 0)"))
-    if component == "Activation_Softmax":
-        e = np.exp(x - x.max(axis=1, keepdims=True))
-        s = e / e.sum(axis=1, keepdims=True)
-        alternatives.append((dv * s * (1 - s),
-                             "only the diagonal of the softmax Jacobian is used; the full "
-                             "Jacobian is diag(s) - s s^T"))
-        alternatives.append((s * (dv + np.sum(s * dv, axis=1, keepdims=True)),
-                             "a sign slip in the Jacobian: diag(s) - s s^T"))
-    if component == "Activation_Sigmoid":
-        alternatives.append((dv * (1 - x) * x,
-                             "the derivative uses the inputs; it is output * (1 - output)"))
-    for alt, hint in alternatives:
-        if np.allclose(got, alt, rtol=1e-6, atol=1e-9):
-            return hint
-    return ""
-
-
-def _terms(ctx: Context, case: Case, attr: str) -> int:
-    """How many products one entry of a Dense result sums (for the tolerance)."""
-    if ctx.spec.family != "dense" or case.weights is None:
-        return 1
-    n_in, n_out = case.weights.shape
-    return {"output": n_in, "dinputs": n_out, "dweights": case.samples or 1,
-            "dbiases": case.samples or 1}.get(attr, 1)
-
-
-def _magnitude(ctx: Context, case: Case, attr: str) -> float | None:
-    """An upper bound of sum|products| behind one entry of a result (see analytic_tolerance)."""
-
-    def m(a: Any) -> float:
-        return float(np.max(np.abs(a))) if a is not None and np.size(a) else 0.0
-
-    fam = ctx.spec.family
-    if fam == "dense" and case.weights is not None:
-        n_in, n_out = case.weights.shape
-        n = case.samples or 1
-        data = {
-            "output": m(case.inputs) * m(case.weights) * n_in + m(case.biases),
-            "dinputs": m(case.dvalues) * m(case.weights) * n_out,
-            "dweights": m(case.inputs) * m(case.dvalues) * n,
-            "dbiases": m(case.dvalues) * n,
-        }.get(attr)
-        return None if data is None else data + _reg_magnitude(case, attr)
-    if fam == "activation" and attr == "output" and ctx.spec.name in (
-        "Activation_Sigmoid", "Activation_Softmax"
-    ):
-        # probabilities formed from quantities of size >= 1 (1 + e^-x; a row sum whose
-        # largest term is 1): another exact formula (0.5 * (1 + tanh(x / 2)), exp(z -
-        # logsumexp)) rounds by eps in absolute terms, so a value of 1e-114 may come out 0
-        return 1.0
-    if fam in ("activation", "dropout") and attr == "dinputs":
-        # derivatives of ReLU, sigmoid and softmax are bounded by 1 per term
-        # (dropout's mask by 1/(1 - rate))
-        keep = 1.0 - float(case.ctor.get("rate", 0.0))
-        return m(case.dvalues) * (case.outputs or 1) / max(keep, 1e-3)
-    n = case.samples or 1
-    if fam == "loss":
-        # MSE's y - p can cancel: the rounding it carries is that of |y| + |p|
-        yp = m(case.y) + m(case.inputs)
-        return {"dinputs": 2.0 * yp / n, "output": yp * yp}.get(attr)
-    if fam == "combined" and attr == "dinputs":
-        return 1.0 / n
-    return None
-
-
-def _reg_magnitude(case: Case, attr: str) -> float:
-    c = case.ctor
-    if attr == "dweights":
-        p = case.weights
-        l1, l2 = c.get("weight_regularizer_l1", 0), c.get("weight_regularizer_l2", 0)
-    elif attr == "dbiases":
-        p = case.biases
-        l1, l2 = c.get("bias_regularizer_l1", 0), c.get("bias_regularizer_l2", 0)
-    else:
-        return 0.0
-    return float(l1) + 2.0 * float(l2) * (float(np.max(np.abs(p))) if p is not None else 0.0)
 
 
 # --------------------------------------------------------------------------- properties
 
 
+@check("forward", _families(*_VALUES))
 def forward_matches_reference(ctx: Context, case: Case) -> None:
+    """forward() gives the reference's output (a loss: its per-sample losses, or their
+    mean where forward() returns the mean; a chapter-9 combined class: the softmax output
+    and the mean loss it returns)."""
     got = evaluate(ctx, ctx.cls, case, backward=False)
     exp = evaluate(ctx, ctx.spec.reference, case, backward=False)
     if ctx.spec.family == "combined":
@@ -417,7 +162,7 @@ def _loss_inherited(ctx: Context, case: Case, got: Outcome, loss: np.ndarray) ->
     obj = got.adapter.obj if got.adapter is not None else None
     delegate = getattr(obj, "loss", None)
     cls = type(delegate) if delegate is not None and not callable(delegate) else \
-        ctx.namespace.get("Loss_CategoricalCrossentropy")
+        ctx.peers.get("Loss_CategoricalCrossentropy")
     if not isinstance(cls, type):
         return False
     try:
@@ -438,7 +183,7 @@ def _inherited_from_softmax(ctx: Context, case: Case, got: Outcome) -> bool:
     note here, a failure there (the culprit is flagged once, where it lives)."""
     obj = got.adapter.obj if got.adapter is not None else None
     delegate = getattr(obj, "activation", None)
-    cls = type(delegate) if delegate is not None else ctx.namespace.get("Activation_Softmax")
+    cls = type(delegate) if delegate is not None else ctx.peers.get("Activation_Softmax")
     if not isinstance(cls, type):
         return False
     try:
@@ -470,10 +215,23 @@ def backward_matches_reference(attr: str) -> Callable[[Context, Case], None]:
                        terms=_terms(ctx, case, attr), magnitude=_magnitude(ctx, case, attr))
 
     prop.__name__ = f"backward_{attr}_matches_reference"
+    prop.__doc__ = f"backward() sets {attr} to the reference's, for the same inputs and dvalues."
     return prop
 
 
+def _sets(attr: str) -> Callable[[Spec], bool]:
+    return lambda s: attr in s.grads
+
+
+for _attr in ("dinputs", "dweights", "dbiases"):
+    check(f"backward.{_attr}", _sets(_attr))(backward_matches_reference(_attr))
+
+
+@check("regularization", lambda s: s.regularized is not None,
+       strategy=lambda s: s.regularized, variant="regularized")
 def regularized_gradients_match_reference(ctx: Context, case: Case) -> None:
+    """With L1 and L2 penalties on weights and biases, dweights and dbiases are the
+    reference's (data gradient + lambda1*sign + 2*lambda2*w)."""
     got = evaluate(ctx, ctx.cls, case)
     exp = evaluate(ctx, ctx.spec.reference, case)
     for attr in ("dweights", "dbiases"):
@@ -504,37 +262,6 @@ def regularized_gradients_match_reference(ctx: Context, case: Case) -> None:
 
 
 # --- finite differences ------------------------------------------------------------
-
-
-def functional(ctx: Context, cls: type, case: Case, field_name: str) -> Callable[[np.ndarray], Any]:
-    """The forward pass of ``cls`` as a function of one Case field (fresh object per call)."""
-    s = ctx.spec
-
-    def fn(x: np.ndarray) -> np.ndarray:
-        c = Case(**{**case.__dict__, field_name: x})
-        ad = build(ctx, cls, c)
-        if s.family == "loss":
-            ret = ad.forward(np.array(c.inputs, copy=True), _c(c.y))
-            return np.asarray(ret if ret is not None else ad.read("output", returned_ok=False))
-        if s.family == "combined":
-            from reference import Activation_Softmax, Loss_CategoricalCrossentropy
-
-            sm = Activation_Softmax()
-            sm.forward(c.inputs)
-            return Loss_CategoricalCrossentropy().forward(sm.output, c.y)
-        ad.forward(np.array(c.inputs, copy=True), training=True)
-        return np.asarray(ad.read("output"))
-
-    return fn
-
-
-def upstream_for(ctx: Context, case: Case) -> np.ndarray:
-    """The upstream gradient the backward pass assumes: dvalues, or 1/N for a mean loss."""
-    if ctx.spec.family in ("loss", "combined"):
-        n = case.samples or 1
-        return np.full((n,), 1.0 / n)
-    assert case.dvalues is not None
-    return case.dvalues
 
 
 def regularization_penalty(case: Case, field_name: str) -> Callable[[np.ndarray], np.ndarray]:
@@ -580,6 +307,7 @@ def numeric_gradient(
     return num, crossing, scale
 
 
+@check("finite_differences", _families("dense", "activation", "loss"), examples=0.5)
 def gradients_match_finite_differences(ctx: Context, case: Case) -> None:
     """Every gradient attribute equals the central-difference VJP of the forward pass.
 
@@ -636,6 +364,7 @@ def _forward_agrees(ctx: Context, case: Case, got: Outcome) -> bool:
 # --- labels, stability, kinks, hygiene ---------------------------------------------
 
 
+@check("labels.one_hot", lambda s: s.family in ("loss", "combined") and s.labels == "classes")
 def sparse_and_one_hot_agree(ctx: Context, case: Case) -> None:
     """Sparse labels, one-hot labels (float, as np.eye gives them) and one-hot labels of an
     integer dtype give the same loss and gradient."""
@@ -681,6 +410,8 @@ def sparse_and_one_hot_agree(ctx: Context, case: Case) -> None:
             raise
 
 
+@check("stability", lambda s: s.stability is not None, strategy=lambda s: s.stability,
+       variant="stability")
 def stays_finite(ctx: Context, case: Case) -> None:
     """Extreme inputs (large logits, probabilities of exactly 0 and 1) give finite
     results that still match the reference (or the reference with another clip constant:
@@ -694,8 +425,8 @@ def stays_finite(ctx: Context, case: Case) -> None:
 def _stays_finite(ctx: Context, case: Case, *, one_hot: bool) -> None:
     s = ctx.spec
     labels = ", one-hot labels" if one_hot else ""
-    # The book does not clip in CCE's backward: -y/p is inf at p = 0 there too.
-    backward = s.name != "Loss_CategoricalCrossentropy"
+    # (the book does not clip in CCE's backward: -y/p is inf at p = 0 there too)
+    backward = s.backward_finite_at_extremes
     got = evaluate(ctx, ctx.cls, case, backward=backward)
     exp = evaluate(ctx, s.reference, case, backward=backward)
     if got.output is not None:
@@ -730,12 +461,12 @@ _CLIPS = (float(np.finfo(np.float64).eps), float(np.finfo(np.float32).eps)) + tu
 )
 
 
-def _clipped_loss(name: str, p: np.ndarray, y: np.ndarray, lo: float, hi: float | None,
-                  additive: bool) -> tuple[np.ndarray, np.ndarray | None]:
+def _clipped_loss(labels: str | None, p: np.ndarray, y: np.ndarray, lo: float,
+                  hi: float | None, additive: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """Per-sample losses (and BCE's dinputs) of the book's formula with another clip."""
     with np.errstate(all="ignore"):
         q = p + lo if additive else np.clip(p, lo, hi)
-        if name == "Loss_CategoricalCrossentropy":
+        if labels == "classes":
             picked = q[np.arange(len(q)), y] if y.ndim == 1 else np.sum(q * y, axis=1)
             return -np.log(picked), None
         n, k = p.shape
@@ -747,8 +478,7 @@ def _another_clip(ctx: Context, case: Case, got: Outcome) -> bool:
     """Does the target compute the book's loss with another clip constant ``c``
     (``np.clip(p, c, 1 - c)``, ``np.clip(p, c, 1)`` or ``p + c``)?  A stable convention:
     noted, not failed (a learner may take sklearn's 1e-15 or NumPy's eps)."""
-    name = ctx.spec.name
-    if name not in ("Loss_CategoricalCrossentropy", "Loss_BinaryCrossentropy"):
+    if not ctx.spec.clipped:
         return False
     p = np.asarray(case.inputs, dtype=np.float64)
     y = np.asarray(case.y)
@@ -763,7 +493,7 @@ def _another_clip(ctx: Context, case: Case, got: Outcome) -> bool:
                                   (None, True, f"p + {c:.3g}")):
             if c == 1e-7 and hi is not None:
                 continue  # the book's own
-            per, dinputs = _clipped_loss(name, p, y, c, hi, additive)
+            per, dinputs = _clipped_loss(ctx.spec.labels, p, y, c, hi, additive)
             want = per if o.ndim == per.ndim else np.mean(per)
             if o.shape != np.shape(want) or not np.allclose(o, want, rtol=rtol, atol=0.0):
                 continue
@@ -778,6 +508,7 @@ def _another_clip(ctx: Context, case: Case, got: Outcome) -> bool:
     return False
 
 
+@check("kink", lambda s: s.subgradient_at_kink, examples=0.5)
 def relu_kink_convention(ctx: Context, case: Case) -> None:
     """At exactly 0 the book passes no gradient; any t*dvalues with t in [0, 1] is a valid
     subgradient (a note), anything else is wrong."""
@@ -808,7 +539,10 @@ def relu_kink_convention(ctx: Context, case: Case) -> None:
     )
 
 
+@check("no_mutation", _families(*_VALUES, "dropout"), examples=0.5)
 def does_not_mutate(ctx: Context, case: Case) -> None:
+    """forward() and backward() leave the caller's arrays (inputs, dvalues, y_true) as
+    they were."""
     s = ctx.spec
     arrays = {"inputs": _c(case.inputs), "dvalues": _c(case.dvalues), "y": _c(case.y)}
     if s.family == "combined":
@@ -831,7 +565,10 @@ def does_not_mutate(ctx: Context, case: Case) -> None:
             )
 
 
+@check("dtype", _families(*_VALUES), examples=0.25)
 def dtype_is_preserved(ctx: Context, case: Case) -> None:
+    """float64 inputs give float64 results (float32 accepted under nnfs.init()); a first
+    layer given integer data computes in floating point."""
     got = evaluate(ctx, ctx.cls, case)
     items = [("output", got.output)] + list(got.grads.items())
     for what, v in items:
@@ -847,7 +584,7 @@ def dtype_is_preserved(ctx: Context, case: Case) -> None:
             + ("" if ctx.patched else " (and nnfs.init() was not called)"),
             hint="an explicit astype/float32 or a dtype= argument drops precision",
         )
-    if ctx.spec.name == "Layer_Dense" and case.inputs is not None:
+    if ctx.spec.integer_inputs and case.inputs is not None:
         # integer data (pixel values, counts) goes straight into a first layer
         ints = np.rint(4 * np.asarray(case.inputs)).astype(np.int64)
         arrays = {"inputs": ints, "dvalues": _c(case.dvalues), "y": None}
@@ -872,7 +609,10 @@ def _fortran(v: Any) -> Any:
     return _c(v)
 
 
+@check("determinism", _families("dense", "activation", "loss", "combined"), examples=0.25)
 def is_deterministic(ctx: Context, case: Case) -> None:
+    """Two identical calls agree; a second call on the same object gives what a fresh
+    object gives; the same values in Fortran order give the same results."""
     a = evaluate(ctx, ctx.cls, case)
     b = evaluate(ctx, ctx.cls, case)
     pairs = [("output", a.output, b.output)] + [
@@ -944,7 +684,10 @@ def _rows_rolled(case: Case) -> Case | None:
     return Case(**{**case.__dict__, **fields})
 
 
+@check("init", _families("dense"), examples=0.25)
 def initialisation(ctx: Context, case: Case) -> None:
+    """A new Dense has weights (n_inputs, n_neurons) and biases (1, n_neurons); another
+    scale, a same-sign draw or nonzero biases are notes."""
     i, o = case.ctor["n_inputs"], case.ctor["n_neurons"]
     ad = Adapter(construct(ctx.cls, i, o), ctx.adaptations)
     w = np.asarray(ad.get_param("weights"))
@@ -972,12 +715,7 @@ def initialisation(ctx: Context, case: Case) -> None:
 # --- dropout ------------------------------------------------------------------------
 
 
-def _dropout_forward(ctx: Context, case: Case, training: bool | None = True) -> tuple[Adapter, Any]:
-    ad = build(ctx, ctx.cls, case)
-    ad.forward(np.array(case.inputs, copy=True), training=training)
-    return ad, ad.read("output")
-
-
+@check("dropout.mask", _families("dropout"))
 def dropout_mask(ctx: Context, case: Case) -> None:
     """output = inputs * mask with every mask value 0 or 1/(1 - rate)."""
     assert case.inputs is not None
@@ -1025,6 +763,7 @@ def _new_mask_each_call(ctx: Context, case: Case) -> None:
         )
 
 
+@check("dropout.backward", _families("dropout"))
 def dropout_backward(ctx: Context, case: Case) -> None:
     """dinputs = dvalues * the mask of the forward pass (the same mask, not a new one)."""
     assert case.inputs is not None and case.dvalues is not None
@@ -1065,7 +804,16 @@ def dropout_keeps_the_right_fraction(ctx: Context, rate: float, seed: int) -> No
         )
 
 
+@check("dropout.rate", _families("dropout"), fixed=True)
+def dropout_keeps_the_rate(ctx: Context, seed: int) -> None:
+    """At rates 0.1, 0.5 and 0.8 the kept fraction is consistent with 1 - rate."""
+    for rate in (0.1, 0.5, 0.8):
+        dropout_keeps_the_right_fraction(ctx, rate, seed)
+
+
+@check("dropout.eval", _families("dropout"), examples=0.25)
 def dropout_eval_is_identity(ctx: Context, case: Case) -> None:
+    """After a training pass, forward(training=False) sets output to the inputs."""
     fwd = _forward_method(ctx.cls)
     if fwd is None or not takes_training(fwd):
         raise NotApplicable("forward() has no training argument (the chapter-15 form)")
@@ -1085,181 +833,8 @@ def dropout_eval_is_identity(ctx: Context, case: Case) -> None:
 # --- optimizers ---------------------------------------------------------------------
 
 
-class StandInMissing(AdapterError, AttributeError):
-    """An optimizer asked the stand-in layer for what only its own Dense has."""
-
-
-class _Layer:
-    """A stand-in layer for optimizers: parameters, gradients, and their spellings (an
-    optimizer written for a Dense with ``weight``/``dweight`` reads and writes those)."""
-
-    _ALIAS = {alias: book for book, names in (*_GRAD_NAMES.items(), *_PARAM_NAMES.items())
-              for alias in names if alias != book and book != "dinputs"}
-
-    def __init__(self, w: np.ndarray, b: np.ndarray) -> None:
-        self.weights = np.array(w, copy=True)
-        self.biases = np.array(b, copy=True)
-        self.dweights = np.zeros_like(self.weights)
-        self.dbiases = np.zeros_like(self.biases)
-
-    def __getattr__(self, name: str) -> Any:
-        canon = _Layer._ALIAS.get(name)
-        if canon is None:
-            if name.startswith("__"):
-                raise AttributeError(name)
-            raise StandInMissing(
-                f"the optimizer reads layer.{name}, which the checks' stand-in layer does "
-                "not have (the module has no Dense the checks could build and drive, so a "
-                "plain layer with weights, biases, dweights and dbiases stands in)")
-        return getattr(self, canon)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        object.__setattr__(self, _Layer._ALIAS.get(name, name), value)
-
-
-class LayerHandle:
-    """The layer an optimizer updates, and how the oracle reaches its parameters and
-    gradients: the module's own Dense (under the attribute names found on it), or the
-    stand-in :class:`_Layer`."""
-
-    def __init__(self, obj: Any, names: dict[str, str]) -> None:
-        self.obj = obj
-        self.names = names  # book attribute -> the layer's own
-
-    def set(self, book: str, value: np.ndarray) -> None:
-        setattr(self.obj, self.names[book], np.array(value, copy=True))
-
-    def get(self, book: str) -> np.ndarray:
-        return np.array(getattr(self.obj, self.names[book]), dtype=np.float64, copy=True)
-
-
-_BOOK_NAMES = {"weights": "weights", "biases": "biases", "dweights": "dweights",
-               "dbiases": "dbiases"}
-
-
-def _stand_in(w: np.ndarray, b: np.ndarray) -> LayerHandle:
-    return LayerHandle(_Layer(w, b), _BOOK_NAMES)
-
-
-def own_dense_layer(ctx: Context, w: np.ndarray, b: np.ndarray) -> LayerHandle | None:
-    """The module's own Dense (found or mapped) with parameters ``w``, ``b``, built as its
-    optimizer expects it: constructed, run forward and backward once (so that whatever it
-    creates there exists, under its own names), then given ``w`` and ``b``.  None when the
-    module has no Dense or it cannot be driven."""
-    dense = ctx.peers.get("Layer_Dense")
-    if not isinstance(dense, type) or dense is ctx.spec.reference:
-        return None
-    try:
-        n_in, n_out = w.shape
-        ad = Adapter(construct(dense, n_in, n_out), [])
-        names = {p: ad.param_name(p) for p in ("weights", "biases")}
-        ad.set_param("weights", np.array(w, copy=True))
-        ad.set_param("biases", np.array(b, copy=True))
-        ad.forward(np.ones((2, n_in)), training=True)
-        ad.backward(np.ones((2, n_out)))
-        d = getattr(ad.obj, "__dict__", {})
-        for g in ("dweights", "dbiases"):
-            names[g] = next(n for n in _GRAD_NAMES[g]
-                            if n in d or hasattr(type(ad.obj), n)
-                            and isinstance(getattr(ad.obj, n, None), np.ndarray))
-        ad.set_param("weights", np.array(w, copy=True))
-        ad.set_param("biases", np.array(b, copy=True))
-    except Exception:
-        return None
-    return LayerHandle(ad.obj, names)
-
-
-def run_optimizer(
-    ctx: Context, cls: type, case: Case, notes: list[str], *, companion: bool = False
-) -> tuple[LayerHandle, Any]:
-    """``case``'s steps on one layer; ``(layer, (optimizer, history))`` with the layer's
-    (weights, biases) after every step.
-
-    The layer is the module's own Dense when it has one (an optimizer meets the layer it
-    was written for: its getters, the state it preallocates, its attribute names), else a
-    stand-in that answers every common spelling.  When the optimizer raises on the
-    module's Dense, the stand-in is tried before the exception is reported.
-
-    ``companion``: a second layer of the same shapes is updated in every step too, as in a
-    network with two Dense layers; the tuple then ends with its history.  Its parameters
-    and gradients are other numbers (-0.5 times the first layer's), so optimizer state
-    shared between layers (kept by class name or shape, or an iteration count advanced in
-    update_params) shows."""
-    assert case.weights is not None and case.biases is not None
-    w, b = case.weights, case.biases
-    if cls is not ctx.spec.reference:
-        first = own_dense_layer(ctx, w, b)
-        second = own_dense_layer(ctx, -0.5 * w, -0.5 * b) if companion else None
-        if first is not None and (second is not None or not companion):
-            tried: list[str] = []
-            try:
-                out = _steps(ctx, cls, case, tried, first, second)
-            except Mismatch:
-                raise
-            except Exception as exc:
-                try:
-                    out = _steps(ctx, cls, case, notes, _stand_in(w, b),
-                                 _stand_in(-0.5 * w, -0.5 * b) if companion else None)
-                except Exception:
-                    raise exc from None
-                _note_once(notes, f"updates on the module's own {type(first.obj).__name__} "
-                           f"raised {type(exc).__name__}; a plain layer was used instead")
-                return out
-            notes.extend(n for n in tried if n not in notes)
-            _note_once(notes, f"updates the module's own {type(first.obj).__name__}")
-            return out
-    return _steps(ctx, cls, case, notes, _stand_in(w, b),
-                  _stand_in(-0.5 * w, -0.5 * b) if companion else None)
-
-
-def _note_once(notes: list[str], text: str) -> None:
-    if text not in notes:
-        notes.append(text)
-
-
-def _steps(ctx: Context, cls: type, case: Case, notes: list[str], layer: LayerHandle,
-           other: LayerHandle | None) -> tuple[LayerHandle, Any]:
-    opt = construct(cls, book=ctx.spec.reference, **case.ctor)
-    ad = Adapter(opt, notes)
-    history, other_history = [], []
-    for gw, gb in zip(case.extra["dweights"], case.extra["dbiases"], strict=True):
-        layer.set("dweights", gw)
-        layer.set("dbiases", gb)
-        pre = _hook(ad, PRE_UPDATE_NAMES)
-        if pre is not None:
-            pre()
-        ad.update(layer.obj)
-        if not (np.array_equal(layer.get("dweights"), gw)
-                and np.array_equal(layer.get("dbiases"), gb)):
-            raise Mismatch(
-                "update_params() changed the layer's gradients (dweights or dbiases)",
-                hint="compute the update into a new array (weight_updates = "
-                "-current_learning_rate * layer.dweights) instead of modifying "
-                "layer.dweights in place (*=, -=): whatever reads them after the step (a "
-                "gradient check, a log, a second optimizer) sees the update instead",
-            )
-        if other is not None:
-            other.set("dweights", -0.5 * np.asarray(gw, dtype=np.float64))
-            other.set("dbiases", -0.5 * np.asarray(gb, dtype=np.float64))
-            ad.update(other.obj)
-        post = _hook(ad, POST_UPDATE_NAMES)
-        if post is not None:
-            post()
-        history.append((layer.get("weights"), layer.get("biases")))
-        if other is not None:
-            other_history.append((other.get("weights"), other.get("biases")))
-    if other is not None:
-        return layer, (opt, history, other_history)
-    return layer, (opt, history)
-
-
-def _hook(ad: Adapter, names: tuple[str, ...]) -> Any:
-    """The optimizer's pre- or post-update hook under any of its spellings, or None (the
-    book's early chapters have none)."""
-    try:
-        return ad.method(*names)
-    except NotApplicable:
-        return None
+def _optimizer_cases(**options: Any) -> Callable[[Spec], Strategy]:
+    return lambda s: (lambda: optimizer_cases(kind=optimizer_kind(s.name), **options))
 
 
 def optimizer_matches_reference(ctx: Context, case: Case) -> None:
@@ -1307,7 +882,7 @@ def optimizer_matches_reference(ctx: Context, case: Case) -> None:
                                                 strict=True)],
                         [list(ps) for ps in got],
                     ) or _other_defaults(opt, ropt, case) or m.hint or _optimizer_hint(
-                        ctx.spec.name, case, step)
+                        optimizer_kind(ctx.spec.name), case, step)
                     raise
             prev = (ew, eb)
     if isinstance(it, (int, np.integer)) and it != len(got):
@@ -1315,6 +890,16 @@ def optimizer_matches_reference(ctx: Context, case: Case) -> None:
             f"iterations is {it} after {len(got)} steps",
             hint="post_update_params() must do self.iterations += 1",
         )
+
+
+check("update", _families("optimizer"), strategy=_optimizer_cases())(
+    optimizer_matches_reference)
+check("update.tiny_gradients", _families("optimizer"), strategy=_optimizer_cases(tiny=True),
+      variant="tiny")(optimizer_matches_reference)
+check("decay", _families("optimizer"), strategy=_optimizer_cases(decay=True),
+      variant="decay")(optimizer_matches_reference)
+check("momentum", lambda s: s.momentum, strategy=_optimizer_cases(momentum=True),
+      variant="momentum")(optimizer_matches_reference)
 
 
 def _other_defaults(opt: Any, ref_opt: Any, case: Case) -> str:
@@ -1334,21 +919,21 @@ def _other_defaults(opt: Any, ref_opt: Any, case: Case) -> str:
             + "; the checks build the optimizer as the book's users do, with the defaults")
 
 
-def _optimizer_hint(name: str, case: Case, step: int) -> str:
+def _optimizer_hint(kind: str, case: Case, step: int) -> str:
     """No known slip reproduces the numbers: restate the book's formulas to compare with."""
     h = []
     if case.ctor.get("decay", 0) > 0 and step > 1:
         h.append("learning-rate decay: lr / (1 + decay * iterations), iterations counted from 0")
-    if name == "Optimizer_Adagrad":
+    if kind == "adagrad":
         h.append("cache += g**2; param -= lr * g / (np.sqrt(cache) + epsilon)")
-    if name == "Optimizer_RMSprop":
+    if kind == "rmsprop":
         h.append("cache = rho * cache + (1 - rho) * g**2; "
                  "param -= lr * g / (np.sqrt(cache) + epsilon)")
-    if name == "Optimizer_Adam":
+    if kind == "adam":
         h.append("m = beta_1 * m + (1 - beta_1) * g; c = beta_2 * c + (1 - beta_2) * g**2; "
                  "both divided by 1 - beta**(iterations + 1); "
                  "param -= lr * m_hat / (np.sqrt(c_hat) + epsilon)")
-    if name == "Optimizer_SGD" and case.ctor.get("momentum", 0) > 0:
+    if kind == "sgd" and case.ctor.get("momentum", 0) > 0:
         h.append("momentum: update = momentum * previous_update - lr * g, stored back on the layer")
     return ("no common slip reproduces these numbers; compare with the book's update: "
             + "; ".join(h)) if h else ""
@@ -1357,25 +942,9 @@ def _optimizer_hint(name: str, case: Case, step: int) -> str:
 # --- the Loss base class ------------------------------------------------------------
 
 
-def _probe(cls: type, losses: Callable[[], np.ndarray]) -> type:
-    """A subclass of the target's Loss whose forward (under each of its spellings, so that
-    calculate() finds it whatever it calls) returns ``losses()``: calculate() is then
-    checked on per-sample losses chosen by the test."""
-
-    def forward(self: Any, *args: Any, **kwargs: Any) -> np.ndarray:  # noqa: ARG001
-        return losses()
-
-    def unused(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: ARG001
-        return None
-
-    # an abstract base (abc.ABC with an abstract backward) can be instantiated once its
-    # abstract methods have bodies: the probe gives them one that calculate() never calls
-    body: dict[str, Any] = {n: unused for n in getattr(cls, "__abstractmethods__", ())}
-    body.update({n: forward for n in FORWARD_NAMES})
-    return type("_Probe", (cls,), body)
-
-
+@check("calculate", _families("loss_base"))
 def calculate_is_the_mean(ctx: Context, case: Case) -> None:
+    """Loss.calculate() is the mean of the per-sample losses forward() returns."""
     per = np.array(case.inputs, copy=True)
 
     loss = construct(_probe(ctx.cls, per.copy))
@@ -1389,6 +958,36 @@ def calculate_is_the_mean(ctx: Context, case: Case) -> None:
                    "calculate() (mean of the per-sample losses)", case)
 
 
+@check("calculate", _families("loss"), examples=0.25)
+def loss_calculate_is_the_mean(ctx: Context, case: Case) -> None:
+    """A loss's ``calculate(output, y)`` (the base class's, reached through this loss) is
+    the mean of the per-sample losses of the reference.  Skipped where that calculate()
+    is the module's own ``Loss`` component's, which its own checks judge."""
+    owner = next((k for k in ctx.cls.__mro__ if "calculate" in vars(k)), None)
+    if owner is None:
+        raise NotApplicable("no calculate()")
+    if owner is ctx.peers.get("Loss"):
+        raise NotApplicable(f"calculate() is {owner.__name__}'s, checked as Loss")
+    loss = construct(ctx.cls)
+    if callable(getattr(loss, "new_pass", None)):
+        loss.new_pass()  # the book's calculate() accumulates from there
+    out = loss.calculate(_c(case.inputs), _c(case.y))
+    if isinstance(out, tuple):
+        ctx.note("calculate() returns a tuple; its first item is read as the data loss")
+        out = out[0]
+    expected = np.mean(evaluate(ctx, ctx.spec.reference, case, backward=False).output)
+    try:
+        assert_matches(ctx, np.asarray(out, dtype=np.float64), np.asarray(expected),
+                       f"calculate() (of {owner.__name__})", case)
+    except Mismatch as m:
+        if owner is not ctx.cls:
+            m.hint = m.hint or (f"forward() is right (see the forward check), so look at "
+                                f"{owner.__name__}.calculate(): the mean of the per-sample "
+                                "losses forward() returns")
+        raise
+
+
+@check("calculate_accumulated", _families("loss_base"), examples=0.5)
 def accumulated_is_the_mean_over_samples(ctx: Context, case: Case) -> None:
     """After new_pass() and two batches of different sizes, calculate_accumulated() is the
     mean over all samples (not the mean of the batch means)."""
@@ -1433,7 +1032,10 @@ def accumulated_is_the_mean_over_samples(ctx: Context, case: Case) -> None:
         raise
 
 
+@check("regularization_loss", _families("loss_base"))
 def regularization_loss_matches_reference(ctx: Context, case: Case) -> None:
+    """regularization_loss() over the remembered layers (or per layer, chapters 14-17) is
+    the reference's; calculate(..., include_regularization=True) returns the pair."""
     from reference import Layer_Dense, Loss
 
     def reference_layers() -> list[Any]:
@@ -1476,7 +1078,7 @@ def regularization_loss_matches_reference(ctx: Context, case: Case) -> None:
         # The module's Loss reads the regularizers under its own Layer_Dense's names
         # (weight_regularizer_L1): give it layers of that class.  When those fail too,
         # the module disagrees with itself, and that error is the one reported.
-        dense = ctx.namespace.get("Layer_Dense")
+        dense = ctx.peers.get("Layer_Dense")
         if not isinstance(dense, type):
             raise
         try:

@@ -342,14 +342,7 @@ class OracleItem(pytest.Item):
         message = check.message.strip("\n") or f"{self.component}::{check.name} failed"
         if check.status == "error":
             message = f"could not be checked: {message}"
-        repro = (
-            f"reproduce: nnfs-oracle check {state.target} --component {self.component} "
-            f"--seed {state.settings.seed}"
-        )
-        if state.settings.max_examples is not None:
-            repro += f" --max-examples {state.settings.max_examples}"
-        for book, theirs in state.settings.mapping.items():
-            repro += f" --map {book}={theirs}"
+        repro = "reproduce: " + state.settings.replay(self.component, str(state.target))
         return f"{message}\n\n{repro}"
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> Any:

@@ -23,7 +23,13 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from typing import IO, Any
 
-from oracle.results import NOTHING_FOUND, CheckResult, ComponentResult, TargetReport
+from oracle.results import (
+    NOTHING_FOUND,
+    RENDERERS,
+    CheckResult,
+    ComponentResult,
+    TargetReport,
+)
 
 __all__ = [
     "EXIT_MEANINGS",
@@ -43,27 +49,6 @@ EXIT_MEANINGS = {
     2: "the target could not be used, or none of the book's classes is in it",
 }
 
-#: Column headings for the table of several targets (the book's names are long).
-SHORT_NAMES = {
-    "Layer_Dense": "Dense",
-    "Layer_Dropout": "Dropout",
-    "Layer_Input": "Input",
-    "Activation_ReLU": "ReLU",
-    "Activation_Softmax": "Softmax",
-    "Activation_Sigmoid": "Sigmoid",
-    "Activation_Linear": "Linear",
-    "Loss": "Loss",
-    "Loss_CategoricalCrossentropy": "CCE",
-    "Activation_Softmax_Loss_CategoricalCrossentropy": "Softmax+CCE",
-    "Loss_BinaryCrossentropy": "BCE",
-    "Loss_MeanSquaredError": "MSE",
-    "Loss_MeanAbsoluteError": "MAE",
-    "Optimizer_SGD": "SGD",
-    "Optimizer_Adagrad": "Adagrad",
-    "Optimizer_RMSprop": "RMSprop",
-    "Optimizer_Adam": "Adam",
-}
-
 _LABELS = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "missing": "MISSING"}
 _CODES = {"pass": "ok", "fail": "FAIL", "error": "err", "missing": "-"}
 _COLORS = {
@@ -81,7 +66,10 @@ _FAILING = ("fail", "error")
 
 def short_name(book_name: str) -> str:
     """The table heading for a book class name (the name itself when unknown)."""
-    return SHORT_NAMES.get(book_name, book_name)
+    from oracle.spec import SPECS
+
+    spec = SPECS.get(book_name)
+    return spec.short if spec is not None else book_name
 
 
 def use_color(stream: IO[str] | None = None) -> bool:
@@ -203,6 +191,7 @@ def render_text(
     nw = max([len(_component_title(c)) for c in report.components] + [20])
     nw = min(nw, 60)
     cw = max([len(_checks_phrase(c)) for c in report.components] + [9])
+    skipped_for: dict[str, str] = {}  # a skip's reason -> the component it was shown for
     for c in report.components:
         label = _LABELS.get(c.status, c.status.upper())
         title = _component_title(c)
@@ -223,8 +212,13 @@ def render_text(
             if ch.message:
                 out.extend(_indent(ch.message, "                 ", width))
         for ch in c.checks:
-            if ch.status in ("note", "xfail"):
+            if ch.status in ("note", "xfail") or ch.status == "skip" and ch.message:
+                # a check that could not run says why (never a silent skip), once per reason
                 brief = _first_line(ch.message)
+                if ch.status == "skip" and brief in skipped_for:
+                    brief = f"as for {skipped_for[brief]} above"
+                elif ch.status == "skip":
+                    skipped_for[brief] = c.name
                 text = f"{ch.name}: {brief}" if brief else ch.name
                 out.append(f"           {paint(ch.status.ljust(5), ch.status)} {text}")
             elif verbose and ch.status in ("pass", "skip"):
@@ -249,9 +243,7 @@ def render_table(reports: Sequence[TargetReport], *, color: bool = False) -> str
     Components missing from every target get no column; they are named below the table.
     """
     paint = _Paint(color)
-    from oracle.adapt import COMPONENTS
-
-    names: list[str] = list(COMPONENTS)
+    names: list[str] = []  # in the order the reports give them (the registry's)
     for r in reports:
         for c in r.components:
             if c.name not in names:
@@ -392,16 +384,6 @@ def _xml_text(text: str) -> str:
     return _XML_ILLEGAL.sub("\N{REPLACEMENT CHARACTER}", text)
 
 
-def _static_checks(book_name: str) -> list[str]:
-    try:
-        from oracle.checks import check_names
-
-        names = list(check_names(book_name))
-    except Exception:  # a component our engine does not know: one placeholder case
-        names = []
-    return names or ["present"]
-
-
 def _testcase(suite: ET.Element, classname: str, name: str, seconds: float) -> ET.Element:
     return ET.SubElement(
         suite,
@@ -444,11 +426,11 @@ def render_junit_xml(reports: TargetReport | Sequence[TargetReport]) -> str:
         for c in r.components:
             classname = f"{r.target}::{c.name}"
             if c.status == "missing":
-                for name in _static_checks(c.name):
-                    case = _testcase(suite, classname, name, 0.0)
-                    _outcome(case, "skipped", f"{c.name} was not found in the target", "missing")
-                    counts["tests"] += 1
-                    counts["skipped"] += 1
+                # one case, not one per check: its checks never ran
+                case = _testcase(suite, classname, "present", 0.0)
+                _outcome(case, "skipped", f"{c.name} was not found in the target", "missing")
+                counts["tests"] += 1
+                counts["skipped"] += 1
                 continue
             checks = list(c.checks)
             if not checks:
@@ -544,3 +526,6 @@ def render_html(report: TargetReport) -> str:
     parts.append(f"<p>{e(summary_line(report))} &mdash; {e(EXIT_MEANINGS.get(code, ''))}</p>")
     parts.append("</div>")
     return "".join(parts)
+
+
+RENDERERS.update(text=render_text, html=render_html)

@@ -18,6 +18,7 @@ answer, timed out, or crashed the worker).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -77,6 +78,10 @@ class ComponentResult:
             return "error"
         return "pass"
 
+
+#: How a report shows itself (repr, a notebook's HTML): filled in by oracle.report when it
+#: is imported, so that these plain records import nothing above them.
+RENDERERS: dict[str, Callable[[TargetReport], str]] = {}
 
 NOTHING_FOUND = (
     "nothing was checked: no class of the book was found "
@@ -156,11 +161,12 @@ class TargetReport:
         )
 
     def __repr__(self) -> str:
-        from oracle.report import render_text
+        render = RENDERERS.get("text")
+        if render is None:
+            return (f"TargetReport({self.target!r}: {len(self.components)} components, "
+                    f"exit {self.exit_code})")
+        return render(self)
 
-        return render_text(self)
-
-    def _repr_html_(self) -> str:
-        from oracle.report import render_html
-
-        return render_html(self)
+    def _repr_html_(self) -> str | None:
+        render = RENDERERS.get("html")
+        return None if render is None else render(self)

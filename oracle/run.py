@@ -29,7 +29,6 @@ import selectors
 import signal
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import threading
 import time
@@ -39,6 +38,7 @@ from dataclasses import dataclass, field
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
+from oracle import frames
 from oracle.results import CheckResult, ComponentResult, TargetReport
 from oracle.settings import Settings
 
@@ -68,25 +68,6 @@ _SIGNAL_MEANING = {
 _MEMORY_HINTS = re.compile(
     r"MemoryError|Cannot allocate memory|out of memory|bad_alloc|Unable to allocate", re.I
 )
-
-
-def _library_dirs() -> tuple[str, ...]:
-    dirs = {os.path.join(_ORACLE_ROOT, "oracle"), os.path.join(_ORACLE_ROOT, "reference")}
-    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
-        try:
-            dirs.add(sysconfig.get_path(key))
-        except KeyError:  # pragma: no cover
-            pass
-    return tuple(d.rstrip(os.sep) + os.sep for d in dirs if d)
-
-
-def _is_library(filename: str) -> bool:
-    """Whether a traceback frame is ours, the standard library's or an installed package's."""
-    return (
-        filename.startswith(_library_dirs())
-        or "site-packages" in filename
-        or filename.startswith("<")
-    )
 
 
 def _components_of(settings: Settings) -> list[str]:
@@ -434,11 +415,10 @@ class _Child:
         # frames come in other blocks, and in any order across Python versions.
         current = re.search(r"Current thread[^\n]*\n(.*?)(?:\n\s*\n|\nThread |\Z)", dump, re.S)
         blocks = ([current.group(1)] if current else []) + [dump]
-        ours = (os.sep + "oracle" + os.sep, os.sep + "reference" + os.sep)
         for block in blocks:
             for m in re.finditer(r'File "([^"]+)", line (\d+) in (\S+)', block):
                 filename, lineno, func = m.group(1), int(m.group(2)), m.group(3)
-                if _is_library(filename) or any(o in filename for o in ours):
+                if frames.is_library(filename):
                     continue
                 return f"{location(filename, lineno)} in {func}"
         return None
@@ -458,22 +438,20 @@ class _Child:
 # --------------------------------------------------------------------------- targets
 
 
-#: Rough relative cost of checking each component (seconds on the reference, default
-#: profile), used only to balance the lanes of one target between workers.
-_COST = {
-    "Layer_Dense": 3.0, "Layer_Dropout": 1.0, "Loss": 1.5, "Optimizer_SGD": 2.0,
-    "Optimizer_Adagrad": 1.5, "Optimizer_RMSprop": 1.5, "Optimizer_Adam": 1.5,
-}
-
-
 def _lanes(wanted: list[str], lanes: int) -> list[list[str]]:
     """Split components into ``lanes`` groups of similar total cost (greedy, longest first)."""
+    from oracle.spec import SPECS
+
+    def cost(name: str) -> float:
+        spec = SPECS.get(name)
+        return spec.cost if spec is not None else 0.7
+
     groups: list[list[str]] = [[] for _ in range(lanes)]
     load = [0.0] * lanes
-    for name in sorted(wanted, key=lambda n: -_COST.get(n, 0.7)):
+    for name in sorted(wanted, key=lambda n: -cost(n)):
         i = load.index(min(load))
         groups[i].append(name)
-        load[i] += _COST.get(name, 0.7)
+        load[i] += cost(name)
     return [g for g in groups if g]
 
 
@@ -687,24 +665,10 @@ def run_namespace(namespace: Any, label: str, settings: Settings) -> TargetRepor
     except Exception as exc:
         report.error = f"finding the components failed: {type(exc).__name__}: {exc}"
         return report
-    from oracle.worker import describe
+    from oracle.execute import check_found
 
     for name in _components_of(settings):
-        f = found.get(name)
-        started = time.perf_counter()
-        if f is None or f.cls is None:
-            result = ComponentResult(name, None, "missing")
-        else:
-            try:
-                result = check_component(name, f.cls, namespace=ns, settings=settings)
-                result.adaptations = list(f.adaptations) + [
-                    a for a in result.adaptations if a not in f.adaptations
-                ]
-            except (Exception, SystemExit) as exc:
-                result = _error(name, f.target_name, describe(exc, settings.memory_mb))
-                result.adaptations = list(f.adaptations)
-        if not result.seconds:
-            result.seconds = time.perf_counter() - started
-        report.components.append(result)
+        report.components.append(check_found(name, found.get(name), ns, settings,
+                                             check_component))
     report.seconds = time.monotonic() - t0
     return report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -29,6 +30,21 @@ class Settings:
         if self.max_examples is not None:
             return max(1, int(self.max_examples))
         return PROFILE_EXAMPLES.get(self.profile, PROFILE_EXAMPLES["default"])
+
+    def replay(self, component: str, target: str | None = None) -> str:
+        """The command line that runs this component's checks again exactly: every option
+        that changes what is drawn or how the target is loaded and mapped."""
+        parts = ["nnfs-oracle", "check", shlex.quote(target or self.target or "TARGET"),
+                 "--component", component, "--seed", str(self.seed)]
+        if self.profile not in ("default", "dev"):
+            parts += ["--profile", self.profile]
+        if self.max_examples is not None:
+            parts += ["--max-examples", str(self.max_examples)]
+        for book, theirs in self.mapping.items():
+            parts += ["--map", shlex.quote(f"{book}={theirs}")]
+        if self.import_mode:
+            parts.append("--import")
+        return " ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

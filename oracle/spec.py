@@ -5,9 +5,12 @@ Design note (the contract, in the manner of PyTorch's OpInfo): a ``Spec`` says
 interface), its float64 reference, which case strategy feeds it, which gradient
 attributes it exposes, how its outputs depend on its inputs (``separable``,
 which lets finite differences perturb many entries per evaluation) and where
-its kinks are.  Properties (:mod:`oracle.properties`) and the check generator
-(:mod:`oracle.checks`) never name a component: a new component opts into every
-applicable property by adding one record here.
+its kinks are; its names in the wild, its heading in tables, its cost, its typical case
+and its capabilities (an optimizer's update rule, momentum, class labels, a kink
+convention, clipping).  Nothing else lists components: discovery, the reports and the
+lanes of a run derive from :data:`SPECS`, and each property (:mod:`oracle.properties`)
+says from a record's family and capabilities whether it applies.  A new component is one
+reference class and one record here.
 """
 
 from __future__ import annotations
@@ -253,6 +256,8 @@ Strategy = Callable[[], st.SearchStrategy[Case]]
 
 @dataclass(frozen=True)
 class Spec:
+    """Everything the oracle knows of one component; nothing else names components."""
+
     name: str  # the book's class name
     family: str  # how to drive it: dense | activation | input | loss | combined | dropout
     #              | optimizer | loss_base
@@ -264,8 +269,23 @@ class Spec:
     kinks: Callable[[Case], dict[str, np.ndarray]] | None = None  # distance to kinks
     stability: Strategy | None = None  # extreme inputs that must stay finite
     regularized: Strategy | None = None  # cases with regularization (Dense)
-    hints: dict[str, str] = field(default_factory=dict)  # check -> extra advice
-    checks: tuple[str, ...] = ()  # derived: the checks run on a target
+    hints: dict[str, str] = field(default_factory=dict)  # situation -> advice (non_finite)
+    # -- discovery and reporting
+    short: str = ""  # the heading in tables (derived: the name itself)
+    aliases: tuple[str, ...] = ()  # other class names seen in the wild, normalised
+    cost: float = 0.7  # relative seconds to check it (balances a target's worker lanes)
+    # -- capabilities (instead of tests on names)
+    typical_case: Callable[[Spec, str], Case] | None = None  # the fixed case tried first
+    optimizer: str | None = None  # its update rule: sgd | adagrad | rmsprop | adam
+    momentum: bool = False  # an optimizer with momentum (a momentum check)
+    labels: str | None = None  # "classes": sparse labels and their one-hot twins
+    subgradient_at_kink: bool = False  # a kink where any valid subgradient is a note
+    integer_inputs: bool = False  # a first layer: raw integer data goes straight in
+    clipped: bool = False  # clips predictions (another clip constant is a convention)
+    backward_finite_at_extremes: bool = True  # False: the book's backward is inf there too
+    bounded_output: bool = False  # outputs are probabilities formed from terms >= 1
+    known_slips: Callable[[Case], list[tuple[np.ndarray, str]]] | None = None  # wrong
+    #              dinputs formulas learners write, each with its explanation
 
     def __post_init__(self) -> None:
         families = {
@@ -277,44 +297,162 @@ class Spec:
         for g in self.grads:
             if g not in self.wrt:
                 raise ValueError(f"{self.name}: gradient {g} has no wrt entry")
-        if not self.checks:
-            object.__setattr__(self, "checks", _derive_checks(self))
+        if (self.family == "optimizer") != (self.optimizer is not None):
+            raise ValueError(f"{self.name}: an optimizer names its update rule, nothing else")
+        if self.typical_case is None:
+            raise ValueError(f"{self.name}: no typical case")
+        if not self.short:
+            object.__setattr__(self, "short", self.name)
 
 
-def _derive_checks(s: Spec) -> tuple[str, ...]:
-    f = s.family
-    if f == "optimizer":
-        out = ["update", "update.tiny_gradients", "decay"]
-        if s.name == "Optimizer_SGD":
-            out.append("momentum")
-        return tuple(out)
-    if f == "loss_base":
-        return ("calculate", "calculate_accumulated", "regularization_loss")
-    if f == "dropout":
-        return ("dropout.mask", "dropout.backward", "dropout.rate", "dropout.eval", "no_mutation")
-    if f == "input":
-        return ("forward", "no_mutation", "dtype")
-    out = ["forward"] + [f"backward.{g}" for g in s.grads]
-    if s.regularized is not None:
-        out.append("regularization")
-    if f in ("dense", "activation", "loss"):
-        out.append("finite_differences")
-    if f in ("loss", "combined") and s.name != "Loss_BinaryCrossentropy" and _classifies(s):
-        out.append("labels.one_hot")
-    if s.stability is not None:
-        out.append("stability")
-    if s.kinks is _relu_kinks:
-        out.append("kink")
-    out += ["no_mutation", "dtype", "determinism"]
-    if f == "dense":
-        out.append("init")
-    return tuple(out)
+# --------------------------------------------------------------------------- typical cases
 
 
-def _classifies(s: Spec) -> bool:
-    return s.name in (
-        "Loss_CategoricalCrossentropy", "Activation_Softmax_Loss_CategoricalCrossentropy"
+def _away(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    x = rng.normal(size=shape)
+    return x + np.where(x >= 0, 0.1, -0.1)
+
+
+def _rng() -> np.random.Generator:
+    return np.random.default_rng(20260101)
+
+
+_TYPICAL_N = 4  # samples in a typical case: a batch of one hides a missing '/ samples'
+
+
+def _typical_dense(spec: Spec, variant: str) -> Case:
+    rng = _rng()
+    ctor: dict[str, Any] = {"n_inputs": 3, "n_neurons": 2}
+    if variant == "regularized":
+        ctor.update(weight_regularizer_l1=0.01, weight_regularizer_l2=0.02,
+                    bias_regularizer_l1=0.03, bias_regularizer_l2=0.04)
+    return Case(inputs=rng.normal(size=(_TYPICAL_N, 3)), dvalues=rng.normal(size=(_TYPICAL_N, 2)),
+                weights=_away(rng, (3, 2)), biases=_away(rng, (1, 2)), ctor=ctor)
+
+
+def _typical_activation(spec: Spec, variant: str) -> Case:
+    rng = _rng()
+    x = _away(rng, (_TYPICAL_N, 3))
+    if variant == "stability":
+        x = x * 400.0 + np.array([[1000.0], [-1000.0], [0.0], [700.0]])
+    return Case(inputs=x, dvalues=rng.normal(size=(_TYPICAL_N, 3)))
+
+
+_LABELS = np.array([0, 2, 1, 2])
+
+
+def _typical_classification(spec: Spec, variant: str) -> Case:
+    rng = _rng()
+    onehot = nst.one_hot(_LABELS, 3)
+    p = _softmax_rows(rng.normal(size=(_TYPICAL_N, 3))) * 0.97 + 0.01
+    if variant == "stability":
+        p[0] = [0.0, 0.0, 1.0]
+        p[1] = [1.0, 0.0, 0.0]
+    return Case(inputs=p, y=_LABELS, y_one_hot=onehot)
+
+
+def _typical_combined(spec: Spec, variant: str) -> Case:
+    rng = _rng()
+    z = rng.normal(size=(_TYPICAL_N, 3))
+    if variant == "stability":
+        z = z * 500.0 + 1000.0
+    return Case(inputs=z, y=_LABELS, y_one_hot=nst.one_hot(_LABELS, 3))
+
+
+def _typical_binary(spec: Spec, variant: str) -> Case:
+    rng = _rng()
+    p = rng.uniform(0.05, 0.95, size=(_TYPICAL_N, 2))
+    y = rng.integers(0, 2, size=(_TYPICAL_N, 2)).astype(np.float64)
+    if variant == "stability":
+        p[0, 0], p[1, 1], p[2, 0] = 0.0, 1.0, 1.0
+        y[0, 0], y[1, 1], y[2, 0] = 1.0, 0.0, 1.0
+    return Case(inputs=p, y=y)
+
+
+def _typical_regression(spec: Spec, variant: str) -> Case:
+    rng = _rng()
+    p = rng.normal(size=(_TYPICAL_N, 2))
+    away_from_p = np.sign(rng.normal(size=(_TYPICAL_N, 2))) * (0.5 + rng.random((_TYPICAL_N, 2)))
+    return Case(inputs=p, y=p + away_from_p)
+
+
+def _typical_dropout(spec: Spec, variant: str) -> Case:
+    rng = _rng()
+    return Case(inputs=_away(rng, (_TYPICAL_N, 3)), dvalues=rng.normal(size=(_TYPICAL_N, 3)),
+                ctor={"rate": 0.3})
+
+
+_TYPICAL_RATES = {"sgd": 0.5, "adagrad": 0.5, "rmsprop": 0.01, "adam": 0.01}
+
+
+def _typical_optimizer(spec: Spec, variant: str) -> Case:
+    rng = _rng()
+    ctor: dict[str, Any] = {"learning_rate": _TYPICAL_RATES[spec.optimizer or "sgd"]}
+    if variant == "decay":
+        ctor["decay"] = 0.1
+    if variant == "momentum":
+        ctor["momentum"] = 0.9
+    scale = 1e-4 if variant == "tiny" else 1.0
+    return Case(
+        weights=_away(rng, (3, 2)), biases=_away(rng, (1, 2)), ctor=ctor,
+        extra={"dweights": [_away(rng, (3, 2)) * scale for _ in range(3)],
+               "dbiases": [_away(rng, (1, 2)) * scale for _ in range(3)]},
     )
+
+
+def _typical_loss_base(spec: Spec, variant: str) -> Case:
+    rng = _rng()
+    layers = [typical(SPECS["Layer_Dense"], "regularized") for _ in range(2)]
+    return Case(inputs=rng.normal(size=(_TYPICAL_N,)),
+                extra={"layers": layers, "second_batch": rng.normal(size=(_TYPICAL_N + 3,))})
+
+
+def typical(spec: Spec, variant: str = "cases") -> Case:
+    """A fixed, ordinary case (4 samples, non-square shapes, away from kinks) that every
+    check tries first, so that even a run of very few examples covers the common path
+    where most bugs show (a batch of one sample hides a missing '/ samples')."""
+    assert spec.typical_case is not None
+    return spec.typical_case(spec, variant)
+
+
+def _softmax_rows(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+# --------------------------------------------------------------------------- known slips
+
+
+def _relu_slips(c: Case) -> list[tuple[np.ndarray, str]]:
+    x, dv = c.inputs, c.dvalues
+    return [
+        (np.where(dv <= 0, 0.0, dv), "the mask is taken from dvalues; use the forward inputs "
+         "(dinputs[self.inputs <= 0] = 0)"),
+        (np.where(x > 0, 0.0, dv), "the mask is inverted: the gradient passes where inputs > 0 "
+         "and is zeroed where inputs <= 0 (dinputs[self.inputs <= 0] = 0)"),
+        (np.where(x > 0, 1.0, 0.0), "dinputs is the mask alone: multiply it by dvalues "
+         "(start from dvalues.copy(), then zero where inputs <= 0)"),
+    ]
+
+
+def _softmax_slips(c: Case) -> list[tuple[np.ndarray, str]]:
+    x, dv = c.inputs, c.dvalues
+    s = _softmax_rows(x)
+    return [
+        (dv * s * (1 - s), "only the diagonal of the softmax Jacobian is used; the full "
+         "Jacobian is diag(s) - s s^T"),
+        (s * (dv + np.sum(s * dv, axis=1, keepdims=True)),
+         "a sign slip in the Jacobian: diag(s) - s s^T"),
+    ]
+
+
+def _sigmoid_slips(c: Case) -> list[tuple[np.ndarray, str]]:
+    return [(c.dvalues * (1 - c.inputs) * c.inputs,
+             "the derivative uses the inputs; it is output * (1 - output)")]
+
+
+_OVERFLOW_SOFTMAX = ("an overflow: exp of large inputs; subtract each row's maximum first "
+                     "(np.exp(inputs - np.max(inputs, axis=1, keepdims=True)))")
 
 
 _DX = {"dinputs": "inputs"}
@@ -329,161 +467,116 @@ SPECS: dict[str, Spec] = {
             separable={"inputs": "rows", "weights": "columns", "biases": "columns"},
             kinks=_l1_kinks,
             regularized=lambda: dense_cases(regularized=True, l1=True),
+            short="Dense", cost=3.0, typical_case=_typical_dense, integer_inputs=True,
+            aliases=("dense", "denselayer", "layerdense", "fullyconnected", "linearlayer", "fc"),
         ),
-        Spec("Layer_Dropout", "dropout", ref.Layer_Dropout, lambda: dropout_cases()),
-        Spec("Layer_Input", "input", ref.Layer_Input, lambda: activation_cases()),
+        Spec("Layer_Dropout", "dropout", ref.Layer_Dropout, lambda: dropout_cases(),
+             short="Dropout", cost=1.0, typical_case=_typical_dropout,
+             aliases=("dropout", "dropoutlayer", "layerdropout")),
+        Spec("Layer_Input", "input", ref.Layer_Input, lambda: activation_cases(),
+             short="Input", typical_case=_typical_activation,
+             aliases=("input", "inputlayer", "layerinput")),
         Spec(
             "Activation_ReLU", "activation", ref.Activation_ReLU,
             lambda: activation_cases(kind="relu"), grads=("dinputs",), wrt=_DX,
-            separable={"inputs": "rows"}, kinks=_relu_kinks,
+            separable={"inputs": "rows"}, kinks=_relu_kinks, subgradient_at_kink=True,
+            short="ReLU", typical_case=_typical_activation, known_slips=_relu_slips,
+            aliases=("relu", "activationrelu", "reluactivation"),
         ),
         Spec(
             "Activation_Softmax", "activation", ref.Activation_Softmax,
             lambda: activation_cases(kind="softmax"), grads=("dinputs",), wrt=_DX,
             separable={"inputs": "rows"},
             stability=lambda: activation_cases(kind="softmax", large=True),
+            short="Softmax", typical_case=_typical_activation, known_slips=_softmax_slips,
+            bounded_output=True, hints={"non_finite": _OVERFLOW_SOFTMAX},
+            aliases=("softmax", "activationsoftmax", "softmaxactivation"),
         ),
         Spec(
             "Activation_Sigmoid", "activation", ref.Activation_Sigmoid,
             lambda: activation_cases(), grads=("dinputs",), wrt=_DX,
             separable={"inputs": "rows"},
             stability=lambda: activation_cases(large=True),
+            short="Sigmoid", typical_case=_typical_activation, known_slips=_sigmoid_slips,
+            bounded_output=True,
+            hints={"non_finite": "an overflow: exp of a large input (1 / (1 + np.exp(-inputs)) "
+                   "is safe as it is)"},
+            aliases=("sigmoid", "activationsigmoid", "sigmoidactivation"),
         ),
         Spec(
             "Activation_Linear", "activation", ref.Activation_Linear,
             lambda: activation_cases(), grads=("dinputs",), wrt=_DX, separable={"inputs": "rows"},
+            short="Linear", typical_case=_typical_activation,
+            aliases=("linear", "activationlinear", "linearactivation", "identity"),
         ),
-        Spec("Loss", "loss_base", ref.Loss, lambda: loss_base_cases()),
+        Spec("Loss", "loss_base", ref.Loss, lambda: loss_base_cases(), short="Loss", cost=1.5,
+             typical_case=_typical_loss_base, aliases=("loss", "lossbase", "baseloss")),
         Spec(
             "Loss_CategoricalCrossentropy", "loss", ref.Loss_CategoricalCrossentropy,
             lambda: classification_cases(), grads=("dinputs",), wrt=_DX,
             separable={"inputs": "rows"}, kinks=_clip_kinks,
             stability=lambda: classification_cases(floor=0.0),
+            short="CCE", typical_case=_typical_classification, labels="classes", clipped=True,
+            backward_finite_at_extremes=False,  # the book does not clip in backward: -y/p
+            aliases=("categoricalcrossentropy", "losscategoricalcrossentropy", "crossentropyloss",
+                     "crossentropy", "cceloss", "cce", "categoricalcrossentropyloss"),
         ),
         Spec(
             "Activation_Softmax_Loss_CategoricalCrossentropy", "combined",
             ref.Activation_Softmax_Loss_CategoricalCrossentropy, lambda: combined_cases(),
             grads=("dinputs",), wrt=_DX, separable={"inputs": "rows"},
             stability=lambda: combined_cases(large=True),
+            short="Softmax+CCE", typical_case=_typical_combined, labels="classes",
+            hints={"non_finite": _OVERFLOW_SOFTMAX},
+            aliases=("activationsoftmaxlosscategoricalcrossentropy",
+                     "softmaxcategoricalcrossentropy", "softmaxcrossentropy",
+                     "softmaxcrossentropyloss", "softmaxcce", "softmaxlosscce"),
         ),
         Spec(
             "Loss_BinaryCrossentropy", "loss", ref.Loss_BinaryCrossentropy,
             lambda: binary_cases(), grads=("dinputs",), wrt=_DX, separable={"inputs": "rows"},
             kinks=_clip_kinks, stability=lambda: binary_cases(floor=0.0),
+            short="BCE", typical_case=_typical_binary, labels="binary", clipped=True,
+            aliases=("binarycrossentropy", "lossbinarycrossentropy", "bceloss", "bce",
+                     "binarycrossentropyloss"),
         ),
         Spec(
             "Loss_MeanSquaredError", "loss", ref.Loss_MeanSquaredError,
             lambda: regression_cases(), grads=("dinputs",), wrt=_DX, separable={"inputs": "rows"},
+            short="MSE", typical_case=_typical_regression,
+            aliases=("meansquarederror", "lossmeansquarederror", "mseloss", "mse",
+                     "meansquarederrorloss"),
         ),
         Spec(
             "Loss_MeanAbsoluteError", "loss", ref.Loss_MeanAbsoluteError,
             lambda: regression_cases(kink=True), grads=("dinputs",), wrt=_DX,
             separable={"inputs": "rows"}, kinks=_mae_kinks,
+            short="MAE", typical_case=_typical_regression,
+            aliases=("meanabsoluteerror", "lossmeanabsoluteerror", "maeloss", "mae",
+                     "meanabsoluteerrorloss"),
         ),
-        Spec("Optimizer_SGD", "optimizer", ref.Optimizer_SGD, lambda: optimizer_cases(kind="sgd")),
-        Spec(
-            "Optimizer_Adagrad", "optimizer", ref.Optimizer_Adagrad,
-            lambda: optimizer_cases(kind="adagrad"),
-        ),
-        Spec(
-            "Optimizer_RMSprop", "optimizer", ref.Optimizer_RMSprop,
-            lambda: optimizer_cases(kind="rmsprop"),
-        ),
-        Spec(
-            "Optimizer_Adam", "optimizer", ref.Optimizer_Adam, lambda: optimizer_cases(kind="adam"),
-        ),
+        Spec("Optimizer_SGD", "optimizer", ref.Optimizer_SGD,
+             lambda: optimizer_cases(kind="sgd"), short="SGD", cost=2.0, optimizer="sgd",
+             momentum=True, typical_case=_typical_optimizer,
+             aliases=("sgd", "optimizersgd", "sgdoptimizer")),
+        Spec("Optimizer_Adagrad", "optimizer", ref.Optimizer_Adagrad,
+             lambda: optimizer_cases(kind="adagrad"), short="Adagrad", cost=1.5,
+             optimizer="adagrad", typical_case=_typical_optimizer,
+             aliases=("adagrad", "optimizeradagrad", "adagradoptimizer")),
+        Spec("Optimizer_RMSprop", "optimizer", ref.Optimizer_RMSprop,
+             lambda: optimizer_cases(kind="rmsprop"), short="RMSprop", cost=1.5,
+             optimizer="rmsprop", typical_case=_typical_optimizer,
+             aliases=("rmsprop", "optimizerrmsprop", "rmspropoptimizer")),
+        Spec("Optimizer_Adam", "optimizer", ref.Optimizer_Adam,
+             lambda: optimizer_cases(kind="adam"), short="Adam", cost=1.5, optimizer="adam",
+             typical_case=_typical_optimizer, aliases=("adam", "optimizeradam", "adamoptimizer")),
     ]
-}
-
-_OPT_KIND = {
-    "Optimizer_SGD": "sgd", "Optimizer_Adagrad": "adagrad", "Optimizer_RMSprop": "rmsprop",
-    "Optimizer_Adam": "adam",
 }
 
 
 def optimizer_kind(name: str) -> str:
-    return _OPT_KIND[name]
-
-
-# --------------------------------------------------------------------------- typical cases
-
-
-def typical(spec: Spec, variant: str = "cases") -> Case:
-    """A fixed, ordinary case (4 samples, non-square shapes, away from kinks) that every
-    check tries first, so that even a run of very few examples covers the common path
-    where most bugs show (a batch of one sample hides a missing '/ samples')."""
-    rng = np.random.default_rng(20260101)
-    f = spec.family
-    n = 4
-
-    def away(shape: tuple[int, ...]) -> np.ndarray:
-        x = rng.normal(size=shape)
-        return x + np.where(x >= 0, 0.1, -0.1)
-
-    if f == "dense":
-        ctor: dict[str, Any] = {"n_inputs": 3, "n_neurons": 2}
-        if variant == "regularized":
-            ctor.update(weight_regularizer_l1=0.01, weight_regularizer_l2=0.02,
-                        bias_regularizer_l1=0.03, bias_regularizer_l2=0.04)
-        return Case(inputs=rng.normal(size=(n, 3)), dvalues=rng.normal(size=(n, 2)),
-                    weights=away((3, 2)), biases=away((1, 2)), ctor=ctor)
-    if f in ("activation", "input"):
-        k = 3
-        x = away((n, k))
-        if variant == "stability":
-            x = x * 400.0 + np.array([[1000.0], [-1000.0], [0.0], [700.0]])
-        return Case(inputs=x, dvalues=rng.normal(size=(n, k)))
-    if f in ("loss", "combined"):
-        labels = np.array([0, 2, 1, 2])
-        onehot = nst.one_hot(labels, 3)
-        if spec.name == "Loss_BinaryCrossentropy":
-            p = rng.uniform(0.05, 0.95, size=(n, 2))
-            y = rng.integers(0, 2, size=(n, 2)).astype(np.float64)
-            if variant == "stability":
-                p[0, 0], p[1, 1], p[2, 0] = 0.0, 1.0, 1.0
-                y[0, 0], y[1, 1], y[2, 0] = 1.0, 0.0, 1.0
-            return Case(inputs=p, y=y)
-        if spec.name in ("Loss_MeanSquaredError", "Loss_MeanAbsoluteError"):
-            p = rng.normal(size=(n, 2))
-            away_from_p = np.sign(rng.normal(size=(n, 2))) * (0.5 + rng.random((n, 2)))
-            return Case(inputs=p, y=p + away_from_p)
-        if f == "combined":
-            z = rng.normal(size=(n, 3))
-            if variant == "stability":
-                z = z * 500.0 + 1000.0
-            return Case(inputs=z, y=labels, y_one_hot=onehot)
-        p = _softmax_rows(rng.normal(size=(n, 3))) * 0.97 + 0.01
-        if variant == "stability":
-            p[0] = [0.0, 0.0, 1.0]
-            p[1] = [1.0, 0.0, 0.0]
-        return Case(inputs=p, y=labels, y_one_hot=onehot)
-    if f == "dropout":
-        return Case(inputs=away((n, 3)), dvalues=rng.normal(size=(n, 3)), ctor={"rate": 0.3})
-    if f == "optimizer":
-        kind = optimizer_kind(spec.name)
-        ctor = {
-            "sgd": {"learning_rate": 0.5},
-            "adagrad": {"learning_rate": 0.5},
-            "rmsprop": {"learning_rate": 0.01},
-            "adam": {"learning_rate": 0.01},
-        }[kind]
-        if variant == "decay":
-            ctor["decay"] = 0.1
-        if variant == "momentum":
-            ctor["momentum"] = 0.9
-        scale = 1e-4 if variant == "tiny" else 1.0
-        return Case(
-            weights=away((3, 2)), biases=away((1, 2)), ctor=ctor,
-            extra={"dweights": [away((3, 2)) * scale for _ in range(3)],
-                   "dbiases": [away((1, 2)) * scale for _ in range(3)]},
-        )
-    if f == "loss_base":
-        layers = [typical(SPECS["Layer_Dense"], "regularized") for _ in range(2)]
-        return Case(inputs=rng.normal(size=(n,)),
-                    extra={"layers": layers, "second_batch": rng.normal(size=(n + 3,))})
-    raise ValueError(f"no typical case for family {f}")
-
-
-def _softmax_rows(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+    """The update rule of an optimizer component (sgd, adagrad, rmsprop, adam)."""
+    kind = SPECS[name].optimizer
+    if kind is None:
+        raise KeyError(f"{name} is not an optimizer")
+    return kind

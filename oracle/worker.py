@@ -167,45 +167,6 @@ def _apply_limits(memory_mb: int) -> str | None:
     return None
 
 
-def _frame_text(exc: BaseException) -> str:
-    """`` (at model.py, line 12: `sys.exit(1)`)`` for the innermost frame of the target."""
-    from oracle.load import _SOURCES, location
-    from oracle.run import _is_library
-
-    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        name = frame.filename
-        if name in _SOURCES or not _is_library(name):
-            line = (frame.line or "").strip()
-            where = location(name, frame.lineno)
-            return f" (at {where}: `{line}`)" if line else f" (at {where})"
-    return ""
-
-
-def describe(exc: BaseException, memory_mb: int) -> str:
-    """One sentence for an exception that escaped the checks of a component."""
-    where = _frame_text(exc)
-    if isinstance(exc, SystemExit):
-        code = "" if exc.code is None else repr(exc.code)
-        return f"called sys.exit({code}) during the checks{where}"
-    if isinstance(exc, KeyboardInterrupt):
-        return f"raised KeyboardInterrupt during the checks{where}"
-    if isinstance(exc, MemoryError):
-        detail = f" ({exc})" if str(exc) else ""
-        return f"ran out of memory{detail}{where}: the worker's memory limit is {memory_mb} MB"
-    if isinstance(exc, RecursionError):
-        return f"exceeded the maximum recursion depth (RecursionError: {exc}){where}"
-    if isinstance(exc, EOFError) and "called input()" in str(exc):
-        return f"{exc}{where}"
-    text = str(exc)
-    return f"{type(exc).__name__}{': ' + text if text else ''}{where}"
-
-
-def _error_result(name: str, cls: str | None, message: str) -> Any:
-    from oracle.results import CheckResult, ComponentResult
-
-    return ComponentResult(name, cls, "error", [CheckResult("run", "error", message)])
-
-
 def _exit(code: int) -> NoReturn:
     """Leave without running the target's atexit handlers or waiting for its threads."""
     for stream in (sys.stdout, sys.stderr):
@@ -243,10 +204,11 @@ def main(argv: list[str] | None = None) -> int:
         sys.dont_write_bytecode = True  # no __pycache__ in the learner's folder
         check = _import_engine()
         from oracle.adapt import discover
+        from oracle.execute import check_found, describe, error_result
         from oracle.load import TargetLoadError, load_target
-        from oracle.results import ComponentResult
     except BaseException as exc:
-        events.emit(event="fatal", message=f"the checker failed to start: {describe(exc, 0)}")
+        events.emit(event="fatal",
+                    message=f"the checker failed to start: {type(exc).__name__}: {exc}")
         traceback.print_exc()
         _exit(3)
     builtins.input = _no_input
@@ -288,30 +250,15 @@ def main(argv: list[str] | None = None) -> int:
 
     for name in components:
         events.emit(event="start", component=name)
-        started = time.perf_counter()
+        result = check_found(name, found.get(name), namespace, settings, check,
+                             contain_interrupts=True)
         f = found.get(name)
         cls_name = f.target_name if f is not None and f.cls is not None else None
-        try:
-            if f is None or f.cls is None:
-                result = ComponentResult(name, None, "missing")
-            else:
-                result = check(name, f.cls, namespace=namespace, settings=settings)
-                if not isinstance(result, ComponentResult):
-                    raise TypeError(f"the check engine returned {type(result).__name__}")
-                result.adaptations = list(f.adaptations) + [
-                    a for a in result.adaptations if a not in f.adaptations
-                ]
-        except BaseException as exc:
-            result = _error_result(name, cls_name, describe(exc, settings.memory_mb))
-            if f is not None:
-                result.adaptations = list(f.adaptations)
-        if not result.seconds:
-            result.seconds = time.perf_counter() - started
         try:
             payload = result.to_dict()
             json.dumps(payload, default=_json_default)
         except BaseException as exc:
-            payload = _error_result(
+            payload = error_result(
                 name, cls_name, f"the result could not be sent: {exc}"
             ).to_dict()
         events.emit(event="result", component=name, result=payload)

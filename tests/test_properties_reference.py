@@ -56,7 +56,7 @@ def specs_where(pred: Callable[[Spec], bool]) -> list[Any]:
 GRADIENT_SPECS = specs_where(lambda s: bool(s.grads))
 REGULARIZED_SPECS = specs_where(lambda s: s.regularized is not None)
 LOSS_SPECS = specs_where(lambda s: s.family in ("loss", "combined"))
-LABEL_SPECS = specs_where(lambda s: "labels.one_hot" in s.checks)
+LABEL_SPECS = specs_where(lambda s: s.labels == "classes" and s.family in ("loss", "combined"))
 COMBINED_SPECS = specs_where(lambda s: s.family == "combined")
 #: Components whose forward output is a softmax (the activation, and the combined
 #: class's chapter-9 forward, which stores the probabilities in ``output``).
@@ -926,7 +926,7 @@ def test_optimizer_steps_follow_the_closed_form_recurrences(
             # relative to the state's magnitude (the same recurrence on |g|): a first
             # moment can cancel, a sum of squares cannot
             mag = state["first_mag"][j] if which == "first" else np.abs(exp_state)
-            err = np.abs(np.asarray(getattr(layer, attr)) - exp_state)
+            err = np.abs(np.asarray(getattr(layer.obj, attr)) - exp_state)
             assert np.all(err <= 64 * EPS * k * mag), f"{spec.name}.{attr}: {err}"
 
 
