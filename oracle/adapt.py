@@ -24,6 +24,7 @@ from oracle.binding import (
     call,
     hook_by_name,
     method_names,
+    name_methods,
     plan_for,
     update_by_signature,
 )
@@ -59,8 +60,19 @@ class Found:
 
 
 def discover(namespace: dict[str, Any], mapping: dict[str, str] | None = None) -> dict[str, Found]:
-    """For every book name: the target's class (or None), its name, how it was found."""
+    """For every book name: the target's class (or None), its name, how it was found.
+
+    In order: ``--map Book=Theirs``; the book's own name; a name the component is known
+    by (``DenseLayer``); the words the component's name is made of, anywhere in a class
+    name (``Act_ReLU``, ``Optimiser_SGD``, ``Loss_CCE``), among classes that have the
+    methods of its family; and, by structure, a Dense (a layer made from two sizes that
+    holds weights) and the Loss base (the nearest base of every loss found that defines
+    ``calculate``).  A name two classes could answer to is left to ``--map``, and said.
+    ``Book.method=theirs`` entries name a method (:func:`oracle.binding.name_methods`).
+    """
     mapping = dict(mapping or {})
+    methods = {k: v for k, v in mapping.items() if "." in k}
+    mapping = {k: v for k, v in mapping.items() if "." not in k}
     classes = {k: v for k, v in namespace.items() if isinstance(v, type) and not k.startswith("__")}
     by_norm: dict[str, list[str]] = {}
     for k in classes:
@@ -86,8 +98,95 @@ def discover(namespace: dict[str, Any], mapping: dict[str, str] | None = None) -
             taken.add(hits[0])
             out[book] = Found(classes[hits[0]], hits[0], [f"found as {hits[0]} by name"])
         else:
-            out[book] = Found(None, None, [])
+            out[book] = Found(None, None, _ambiguous(book, hits))
+    for book in COMPONENTS:  # the words of a name, then structure
+        if out[book].cls is not None or out[book].adaptations:
+            continue
+        hits = [k for k, c in classes.items() if k not in taken
+                and _named_for(SPECS[book], k) and _has_family_methods(SPECS[book].family, c)]
+        if len(hits) == 1:
+            taken.add(hits[0])
+            out[book] = Found(classes[hits[0]], hits[0],
+                              [f"found as {hits[0]} by the words of its name"])
+        elif hits:
+            out[book] = Found(None, None, _ambiguous(book, hits))
+    for book, found in _by_structure(classes, out, taken).items():
+        out[book] = found
+    for key, theirs in methods.items():
+        book, _, method = key.partition(".")
+        cls = out.get(book, Found(None, None)).cls
+        if cls is not None:
+            name_methods(cls, {method: theirs})
+            out[book].adaptations.append(f"method {theirs}() used as {method}() (--map)")
     return out
+
+
+def _ambiguous(book: str, hits: list[str]) -> list[str]:
+    if len(hits) < 2:
+        return []
+    return [f"several classes could be {book}: {', '.join(hits)}; name one with --map "
+            f"{book}={hits[0]}"]
+
+
+def _named_for(spec: Any, name: str) -> bool:
+    """Does ``name`` contain every word of one of the spec's name keys, and none of its
+    exclusions?"""
+    n = _norm(name)
+    return any(all(w in n for w in words) for words in spec.name_keys) and not any(
+        w in n for w in spec.name_excludes)
+
+
+def _has_family_methods(family: str, cls: type) -> bool:
+    have = {n for n in dir(cls) if not n.startswith("_") and callable(getattr(cls, n, None))}
+    if family == "optimizer":
+        return bool(have & {*UPDATE_NAMES, "step", "update_weights"}) or any(
+            "update" in n for n in have)
+    if family == "loss_base":
+        return "calculate" in have
+    if family == "combined":  # chapters 18+: backward only
+        return bool(have & set(BACKWARD_NAMES))
+    return bool(have & set(FORWARD_NAMES))  # backward may come in a later chapter
+
+
+def _by_structure(classes: dict[str, type], out: dict[str, Found],
+                  taken: set[str]) -> dict[str, Found]:
+    found: dict[str, Found] = {}
+    free = {k: c for k, c in classes.items() if k not in taken}
+    if out["Layer_Dense"].cls is None and not out["Layer_Dense"].adaptations:
+        dense = [k for k, c in free.items() if _looks_like_dense(c)]
+        if len(dense) == 1:
+            taken.add(dense[0])
+            found["Layer_Dense"] = Found(free[dense[0]], dense[0], [
+                f"found as {dense[0]} by its structure (made from two sizes, holds weights)"])
+    if out["Loss"].cls is None and not out["Loss"].adaptations:
+        losses = [f.cls for b, f in out.items() if f.cls is not None
+                  and SPECS[b].family == "loss"]
+        if losses:
+            common = [c for c in losses[0].__mro__[1:] if c is not object
+                      and all(issubclass(x, c) for x in losses) and "calculate" in vars(c)]
+            name = common[0].__name__ if common else None
+            if name is not None and classes.get(name) is common[0] and name not in taken:
+                taken.add(name)
+                found["Loss"] = Found(common[0], name, [
+                    f"found as {name} by its structure (the base of the losses, with "
+                    "calculate())"])
+    return found
+
+
+def _looks_like_dense(cls: type) -> bool:
+    """A layer built from two sizes that draws weights: forward and backward, an
+    ``__init__`` with at least two required parameters, weights in its source."""
+    have = {n for n in dir(cls) if not n.startswith("_")}
+    if not (have & set(FORWARD_NAMES) and have & set(BACKWARD_NAMES)):
+        return False
+    try:
+        sig = inspect.signature(cls)
+        source = inspect.getsource(cls)
+    except (TypeError, ValueError, OSError):
+        return False
+    required = [p for p in sig.parameters.values() if p.default is p.empty
+                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(required) >= 2 and ("weights" in source or "randn" in source)
 
 
 # --------------------------------------------------------------------------- instance adapter
@@ -237,6 +336,15 @@ class Adapter:
         if returned_ok and isinstance(self.returned, np.ndarray):
             self._note(f"return value used as {attr}")
             return self.returned
+        if attr == "output":
+            x = getattr(self, "inputs_seen", None)
+            parts = [(k, v) for k, v in getattr(self.obj, "__dict__", {}).items()
+                     if not isinstance(v, (np.ndarray, type)) and hasattr(v, "__dict__")
+                     and isinstance(getattr(v, "output", None), np.ndarray)
+                     and (x is None or np.shape(v.output) == np.shape(x))]
+            if len(parts) == 1:  # a combined class whose output lives in its softmax
+                self._note(f"attribute {parts[0][0]}.output read as output")
+                return parts[0][1].output
         if attr == "dinputs":
             found = self._shaped_like_inputs()
             if found is not None:

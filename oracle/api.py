@@ -71,6 +71,10 @@ def validate_component(name: str, *, what: str = "component") -> str:
     raise ValueError(f"unknown {what} {name!r}{did_you_mean(name, components)}; {_NAMES_HINT}")
 
 
+#: The book's methods a mapping may rename (Layer_Dense.forward=predict).
+_METHODS = ("forward", "backward", "update_params", "pre_update_params", "post_update_params")
+
+
 def parse_mapping(values: str | Iterable[str] | Mapping[str, str] | None) -> dict[str, str]:
     """``BookName=TheirName`` pairs (repeatable and/or comma-separated) -> a checked dict.
 
@@ -103,6 +107,16 @@ def parse_mapping(values: str | Iterable[str] | Mapping[str, str] | None) -> dic
         if not isinstance(theirs, str) or not theirs.strip():
             raise ValueError(f"mapping for {book!r} has no class name on the right of '='")
         theirs = theirs.strip()
+        component, dot, method = book.partition(".")
+        if dot:  # Book.method=theirs: the name of one of the book's methods in the class
+            if component not in components or method not in _METHODS:
+                raise ValueError(
+                    f"mapping {book}={theirs}: name a method as Book.method=yours, with a book "
+                    f"class and one of {', '.join(_METHODS)}")
+            if not theirs.isidentifier():
+                raise ValueError(f"mapping {book}={theirs}: {theirs!r} is not a method name")
+            out[book] = theirs
+            continue
         if book not in components:
             hint = did_you_mean(book, components)
             if not hint and theirs in components:

@@ -6,6 +6,8 @@ which binds it to the class's own signature (:mod:`oracle.binding`)."""
 
 from __future__ import annotations
 
+import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,7 +55,46 @@ def build(ctx: Context, cls: type, case: Case) -> Adapter:
         return ad
     if s.family == "dropout":
         return Adapter(cls(case.ctor["rate"]), notes)
-    return Adapter(construct(cls), notes)
+    obj = construct(cls)
+    if s.family in ("loss", "combined"):
+        ready_loss(obj)
+        for part in list(getattr(obj, "__dict__", {}).values()):  # a combined class's loss
+            if callable(getattr(part, "calculate", None)):
+                ready_loss(part)
+    return Adapter(obj, notes)
+
+
+def remembers_layers(obj: Any) -> Any:
+    """The loss's ``remember_trainable_layers`` under any name: its one public method
+    whose name speaks of trainable layers (or remembering) and takes one argument."""
+    hits = []
+    for name in dir(obj):
+        n = re.sub(r"[^a-z0-9]", "", name.lower())
+        if name.startswith("_") or not ("trainable" in n or "remember" in n):
+            continue
+        fn = getattr(obj, name, None)
+        try:
+            params = inspect.signature(fn).parameters.values() if callable(fn) else []
+        except (TypeError, ValueError):
+            continue
+        if callable(fn) and sum(1 for p in params if p.default is p.empty
+                                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)) == 1:
+            hits.append(fn)
+    return hits[0] if len(hits) == 1 else None
+
+
+def ready_loss(loss: Any) -> None:
+    """Make a loss ready as the book's Model makes it before training: no trainable layers
+    remembered yet (a calculate() that always adds the regularization loss has a list to
+    read), and its accumulators started (new_pass, chapter 19+)."""
+    remember = remembers_layers(loss)
+    for step in (lambda: remember([]) if remember is not None else None,
+                 getattr(loss, "new_pass", None)):
+        if callable(step):
+            try:
+                step()
+            except Exception:  # the checks that use it will say so
+                pass
 
 
 def _forward_method(obj: Any) -> Any:

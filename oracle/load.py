@@ -1564,8 +1564,24 @@ def load_target(target: str | os.PathLike[str], *, import_mode: bool = False) ->
         raise TargetLoadError(
             f"cannot load {text}: unexpected {type(exc).__name__}: {exc}"
         ) from None
+    namespace = _with_own_modules(namespace, state)
     notes = [_summary(state)] + state.notes
     return LoadedTarget(namespace, state.mode, description, notes)
+
+
+def _with_own_modules(namespace: dict[str, Any], state: _State) -> dict[str, Any]:
+    """The namespace and the classes of the target's own modules it imports as modules
+    (``import optimizers`` beside ``main.py``): those classes are the target's too."""
+    extra: dict[str, Any] = {}
+    for value in list(namespace.values()):
+        origin = getattr(value, "__file__", None) if isinstance(value, types.ModuleType) else None
+        if not origin or not _under(origin, state.roots):
+            continue
+        for key, cls in vars(value).items():
+            if isinstance(cls, type) and not key.startswith("_") and key not in namespace \
+                    and getattr(cls, "__module__", None) == value.__name__:
+                extra.setdefault(key, cls)
+    return {**namespace, **extra} if extra else namespace
 
 
 def _dispatch(target: str, state: _State) -> tuple[dict[str, Any], str]:

@@ -33,6 +33,8 @@ from oracle.drivers import (
     build,
     evaluate,
     functional,
+    ready_loss,
+    remembers_layers,
     run_optimizer,
     upstream_for,
 )
@@ -130,8 +132,12 @@ def forward_matches_reference(ctx: Context, case: Case) -> None:
 
 def _returned_loss_matches(ctx: Context, case: Case, got: Outcome, expected: float) -> None:
     """The loss a chapter-9 combined forward returns: the mean cross-entropy of its output."""
+    returned = got.loss
+    if isinstance(returned, tuple) and returned:  # what a calculate() returning a pair gives
+        ctx.note("forward() returns a tuple; its first item is read as the loss")
+        returned = returned[0]
     try:
-        loss = np.asarray(got.loss, dtype=np.float64)
+        loss = np.asarray(returned, dtype=np.float64)
     except (TypeError, ValueError):
         raise Mismatch(f"forward() returns {type(got.loss).__name__}, not the loss") from None
     if loss.ndim == 1 and loss.shape[0] == case.samples:
@@ -167,8 +173,7 @@ def _loss_inherited(ctx: Context, case: Case, got: Outcome, loss: np.ndarray) ->
         return False
     try:
         theirs = construct(cls)
-        if callable(getattr(theirs, "new_pass", None)):
-            theirs.new_pass()
+        ready_loss(theirs)
         value = np.asarray(theirs.calculate(np.array(got.output, copy=True), _c(case.y)),
                            dtype=np.float64)
     except Exception:
@@ -948,8 +953,7 @@ def calculate_is_the_mean(ctx: Context, case: Case) -> None:
     per = np.array(case.inputs, copy=True)
 
     loss = construct(_probe(ctx.cls, per.copy))
-    if callable(getattr(loss, "new_pass", None)):
-        loss.new_pass()
+    ready_loss(loss)
     out = loss.calculate(np.zeros((per.shape[0], 1)), np.zeros(per.shape[0]))
     if isinstance(out, tuple):
         ctx.note("calculate() returns a tuple; its first item is read as the data loss")
@@ -969,8 +973,7 @@ def loss_calculate_is_the_mean(ctx: Context, case: Case) -> None:
     if owner is ctx.peers.get("Loss"):
         raise NotApplicable(f"calculate() is {owner.__name__}'s, checked as Loss")
     loss = construct(ctx.cls)
-    if callable(getattr(loss, "new_pass", None)):
-        loss.new_pass()  # the book's calculate() accumulates from there
+    ready_loss(loss)  # the book's calculate() accumulates from new_pass()
     out = loss.calculate(_c(case.inputs), _c(case.y))
     if isinstance(out, tuple):
         ctx.note("calculate() returns a tuple; its first item is read as the data loss")
@@ -995,6 +998,7 @@ def accumulated_is_the_mean_over_samples(ctx: Context, case: Case) -> None:
     queue = list(batches)
 
     loss = construct(_probe(ctx.cls, lambda: queue.pop(0).copy()))
+    ready_loss(loss)
     new_pass = getattr(loss, "new_pass", None)
     acc = getattr(loss, "calculate_accumulated", None)
     if not callable(new_pass) or not callable(acc):
@@ -1065,8 +1069,9 @@ def regularization_loss_matches_reference(ctx: Context, case: Case) -> None:
     from oracle.adapt import _accepts
 
     def total(layers: list[Any]) -> Any:
-        if callable(getattr(theirs, "remember_trainable_layers", None)):
-            theirs.remember_trainable_layers(layers)
+        remember = remembers_layers(theirs)
+        if remember is not None:
+            remember(layers)
             if not _accepts(fn, "layer", 1) or _has_default(fn):
                 return fn()
         return sum(fn(lay) for lay in layers)

@@ -273,6 +273,8 @@ class Spec:
     # -- discovery and reporting
     short: str = ""  # the heading in tables (derived: the name itself)
     aliases: tuple[str, ...] = ()  # other class names seen in the wild, normalised
+    name_keys: tuple[tuple[str, ...], ...] = ()  # words a class name contains (all of one)
+    name_excludes: tuple[str, ...] = ()  # words that make a name another component's
     cost: float = 0.7  # relative seconds to check it (balances a target's worker lanes)
     # -- capabilities (instead of tests on names)
     typical_case: Callable[[Spec, str], Case] | None = None  # the fixed case tried first
@@ -467,10 +469,12 @@ SPECS: dict[str, Spec] = {
             separable={"inputs": "rows", "weights": "columns", "biases": "columns"},
             kinks=_l1_kinks,
             regularized=lambda: dense_cases(regularized=True, l1=True),
+            name_keys=(("dense",), ("fullyconnected",)),
             short="Dense", cost=3.0, typical_case=_typical_dense, integer_inputs=True,
             aliases=("dense", "denselayer", "layerdense", "fullyconnected", "linearlayer", "fc"),
         ),
         Spec("Layer_Dropout", "dropout", ref.Layer_Dropout, lambda: dropout_cases(),
+             name_keys=(("dropout",),),
              short="Dropout", cost=1.0, typical_case=_typical_dropout,
              aliases=("dropout", "dropoutlayer", "layerdropout")),
         Spec("Layer_Input", "input", ref.Layer_Input, lambda: activation_cases(),
@@ -480,6 +484,7 @@ SPECS: dict[str, Spec] = {
             "Activation_ReLU", "activation", ref.Activation_ReLU,
             lambda: activation_cases(kind="relu"), grads=("dinputs",), wrt=_DX,
             separable={"inputs": "rows"}, kinks=_relu_kinks, subgradient_at_kink=True,
+            name_keys=(("relu",),), name_excludes=("leaky", "loss"),
             short="ReLU", typical_case=_typical_activation, known_slips=_relu_slips,
             aliases=("relu", "activationrelu", "reluactivation"),
         ),
@@ -488,6 +493,8 @@ SPECS: dict[str, Spec] = {
             lambda: activation_cases(kind="softmax"), grads=("dinputs",), wrt=_DX,
             separable={"inputs": "rows"},
             stability=lambda: activation_cases(kind="softmax", large=True),
+            name_keys=(("softmax",),),
+            name_excludes=("loss", "cce", "crossentropy", "entropy", "classifier"),
             short="Softmax", typical_case=_typical_activation, known_slips=_softmax_slips,
             bounded_output=True, hints={"non_finite": _OVERFLOW_SOFTMAX},
             aliases=("softmax", "activationsoftmax", "softmaxactivation"),
@@ -497,6 +504,7 @@ SPECS: dict[str, Spec] = {
             lambda: activation_cases(), grads=("dinputs",), wrt=_DX,
             separable={"inputs": "rows"},
             stability=lambda: activation_cases(large=True),
+            name_keys=(("sigmoid",),), name_excludes=("loss", "bce", "entropy"),
             short="Sigmoid", typical_case=_typical_activation, known_slips=_sigmoid_slips,
             bounded_output=True,
             hints={"non_finite": "an overflow: exp of a large input (1 / (1 + np.exp(-inputs)) "
@@ -506,6 +514,7 @@ SPECS: dict[str, Spec] = {
         Spec(
             "Activation_Linear", "activation", ref.Activation_Linear,
             lambda: activation_cases(), grads=("dinputs",), wrt=_DX, separable={"inputs": "rows"},
+            name_keys=(("linear",),), name_excludes=("layer", "dense", "loss"),
             short="Linear", typical_case=_typical_activation,
             aliases=("linear", "activationlinear", "linearactivation", "identity"),
         ),
@@ -516,6 +525,8 @@ SPECS: dict[str, Spec] = {
             lambda: classification_cases(), grads=("dinputs",), wrt=_DX,
             separable={"inputs": "rows"}, kinks=_clip_kinks,
             stability=lambda: classification_cases(floor=0.0),
+            name_keys=(("categorical",), ("cce",), ("crossentropy",), ("loss", "cc")),
+            name_excludes=("binary", "bce", "softmax"),
             short="CCE", typical_case=_typical_classification, labels="classes", clipped=True,
             backward_finite_at_extremes=False,  # the book does not clip in backward: -y/p
             aliases=("categoricalcrossentropy", "losscategoricalcrossentropy", "crossentropyloss",
@@ -526,6 +537,8 @@ SPECS: dict[str, Spec] = {
             ref.Activation_Softmax_Loss_CategoricalCrossentropy, lambda: combined_cases(),
             grads=("dinputs",), wrt=_DX, separable={"inputs": "rows"},
             stability=lambda: combined_cases(large=True),
+            name_keys=(("softmax", "loss"), ("softmax", "cce"), ("softmax", "entropy"),
+                       ("softmax", "classifier")),
             short="Softmax+CCE", typical_case=_typical_combined, labels="classes",
             hints={"non_finite": _OVERFLOW_SOFTMAX},
             aliases=("activationsoftmaxlosscategoricalcrossentropy",
@@ -536,6 +549,7 @@ SPECS: dict[str, Spec] = {
             "Loss_BinaryCrossentropy", "loss", ref.Loss_BinaryCrossentropy,
             lambda: binary_cases(), grads=("dinputs",), wrt=_DX, separable={"inputs": "rows"},
             kinks=_clip_kinks, stability=lambda: binary_cases(floor=0.0),
+            name_keys=(("binary",), ("bce",)), name_excludes=("softmax",),
             short="BCE", typical_case=_typical_binary, labels="binary", clipped=True,
             aliases=("binarycrossentropy", "lossbinarycrossentropy", "bceloss", "bce",
                      "binarycrossentropyloss"),
@@ -543,6 +557,7 @@ SPECS: dict[str, Spec] = {
         Spec(
             "Loss_MeanSquaredError", "loss", ref.Loss_MeanSquaredError,
             lambda: regression_cases(), grads=("dinputs",), wrt=_DX, separable={"inputs": "rows"},
+            name_keys=(("meansquared",), ("mse",), ("squarederror",)),
             short="MSE", typical_case=_typical_regression,
             aliases=("meansquarederror", "lossmeansquarederror", "mseloss", "mse",
                      "meansquarederrorloss"),
@@ -551,24 +566,29 @@ SPECS: dict[str, Spec] = {
             "Loss_MeanAbsoluteError", "loss", ref.Loss_MeanAbsoluteError,
             lambda: regression_cases(kink=True), grads=("dinputs",), wrt=_DX,
             separable={"inputs": "rows"}, kinks=_mae_kinks,
+            name_keys=(("meanabsolute",), ("mae",), ("absoluteerror",)),
             short="MAE", typical_case=_typical_regression,
             aliases=("meanabsoluteerror", "lossmeanabsoluteerror", "maeloss", "mae",
                      "meanabsoluteerrorloss"),
         ),
         Spec("Optimizer_SGD", "optimizer", ref.Optimizer_SGD,
              lambda: optimizer_cases(kind="sgd"), short="SGD", cost=2.0, optimizer="sgd",
+             name_keys=(("sgd",), ("gradientdescent",), ("stochasticgradient",)),
              momentum=True, typical_case=_typical_optimizer,
              aliases=("sgd", "optimizersgd", "sgdoptimizer")),
         Spec("Optimizer_Adagrad", "optimizer", ref.Optimizer_Adagrad,
              lambda: optimizer_cases(kind="adagrad"), short="Adagrad", cost=1.5,
-             optimizer="adagrad", typical_case=_typical_optimizer,
+             optimizer="adagrad",
+             name_keys=(("adagrad",), ("adgrad",)), typical_case=_typical_optimizer,
              aliases=("adagrad", "optimizeradagrad", "adagradoptimizer")),
         Spec("Optimizer_RMSprop", "optimizer", ref.Optimizer_RMSprop,
              lambda: optimizer_cases(kind="rmsprop"), short="RMSprop", cost=1.5,
-             optimizer="rmsprop", typical_case=_typical_optimizer,
+             optimizer="rmsprop",
+             name_keys=(("rmsprop",), ("rms",)), typical_case=_typical_optimizer,
              aliases=("rmsprop", "optimizerrmsprop", "rmspropoptimizer")),
         Spec("Optimizer_Adam", "optimizer", ref.Optimizer_Adam,
              lambda: optimizer_cases(kind="adam"), short="Adam", cost=1.5, optimizer="adam",
+             name_keys=(("adam",),),
              typical_case=_typical_optimizer, aliases=("adam", "optimizeradam", "adamoptimizer")),
     ]
 }
