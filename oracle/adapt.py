@@ -308,10 +308,12 @@ class Adapter:
                                 and not any(v is a for a in args)}
         return self.returned
 
-    def update(self, layer: Any) -> Any:
-        """update_params(layer), bound to the optimizer's own signature."""
+    def update(self, layer: Any, step: int = 0) -> Any:
+        """update_params(layer), bound to the optimizer's own signature; an optimizer that
+        asks for the step (update_params(layer, epoch)) gets the number of steps done."""
         fn = self.method(*UPDATE_NAMES)
-        return self._call(fn, (layer,), ("layer",), (), None, "update_params")
+        return self._call(fn, (layer,), ("layer",), (), None, "update_params",
+                          {"iteration": step})
 
     def dropped(self, role: str) -> bool:
         """Did the last call leave ``role`` out (a forward that takes only the logits)?"""

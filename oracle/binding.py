@@ -67,6 +67,7 @@ def _words(name: str) -> list[str]:
 # Values the oracle has besides a call's roles, and the parameter names that ask for them.
 _AVAILABLE_NAMES: dict[str, tuple[str, ...]] = {
     "inputs": ("inputs", "input", "x", "xs", "data", "forwardinputs", "layerinputs", "aprev"),
+    "iteration": ("iteration", "iterations", "epoch", "step", "t", "it", "iter", "stepnum"),
 }
 
 
@@ -218,7 +219,9 @@ def plan_call(
             pos_idx.append(len(roles) + j)
         else:
             kw.append((asks.name, len(roles) + j))
-        notes.append(f"{what} takes {asks.name}: given the forward pass's {extra}")
+        notes.append(f"{what} takes {asks.name}: given the "
+                     + ("forward pass's inputs" if extra == "inputs" else
+                        "number of steps done (the book's iterations)"))
     if unfilled:
         raise CallError(
             f"cannot call {what}: parameter(s) {', '.join(p.name for p in unfilled)} get no "

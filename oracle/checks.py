@@ -35,7 +35,7 @@ from oracle import properties as P
 from oracle import spec as S
 from oracle.adapt import AdapterError, discover
 from oracle.binding import CallError
-from oracle.load import broken_definition
+from oracle.load import broken_definition, unset_name
 from oracle.results import CheckResult, ComponentResult
 from oracle.settings import Settings
 
@@ -220,6 +220,12 @@ def run_check(
     elif _raised_in_our_code(exc):
         return CheckResult(name, "error", "internal error of nnfs-oracle in this check (not a "
                            f"finding about the target): {type(exc).__name__}: {exc}")
+    elif unset_name(exc) is not None:
+        return CheckResult(name, "error", _format(
+            f"{_exception_message(exc)}: the name is set by top-level code "
+            f"({unset_name(exc)}) that defs-only loading did not run, or that raised",
+            "run the whole module with --import (from the folder it expects), or define the "
+            "name in the class", None, replay), {"replay": replay})
     elif _call_not_made(exc):
         # The oracle could not make the call: nothing is known of the values yet.
         return CheckResult(name, "error", _format(

@@ -64,21 +64,31 @@ def build(ctx: Context, cls: type, case: Case) -> Adapter:
     return Adapter(obj, notes)
 
 
+def _takes_nothing(fn: Any) -> bool:
+    """A method with no parameters (a placeholder forward of a backward-only class)."""
+    try:
+        return not inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def remembers_layers(obj: Any) -> Any:
     """The loss's ``remember_trainable_layers`` under any name: its one public method
-    whose name speaks of trainable layers (or remembering) and takes one argument."""
+    that takes one argument and whose name, or that argument's, speaks of trainable
+    layers (or remembering): ``initialize_loss_func(trainable_layers)``."""
     hits = []
     for name in dir(obj):
-        n = re.sub(r"[^a-z0-9]", "", name.lower())
-        if name.startswith("_") or not ("trainable" in n or "remember" in n):
-            continue
         fn = getattr(obj, name, None)
+        if name.startswith("_") or not callable(fn):
+            continue
         try:
-            params = inspect.signature(fn).parameters.values() if callable(fn) else []
+            params = [p for p in inspect.signature(fn).parameters.values()
+                      if p.default is p.empty
+                      and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         except (TypeError, ValueError):
             continue
-        if callable(fn) and sum(1 for p in params if p.default is p.empty
-                                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)) == 1:
+        said = re.sub(r"[^a-z0-9]", "", (name + (params[0].name if params else "")).lower())
+        if len(params) == 1 and ("trainable" in said or "remember" in said):
             hits.append(fn)
     return hits[0] if len(hits) == 1 else None
 
@@ -86,10 +96,12 @@ def remembers_layers(obj: Any) -> Any:
 def ready_loss(loss: Any) -> None:
     """Make a loss ready as the book's Model makes it before training: no trainable layers
     remembered yet (a calculate() that always adds the regularization loss has a list to
-    read), and its accumulators started (new_pass, chapter 19+)."""
+    read), and its accumulators started (new_pass, chapter 19+, or a reset method)."""
     remember = remembers_layers(loss)
-    for step in (lambda: remember([]) if remember is not None else None,
-                 getattr(loss, "new_pass", None)):
+    starts = [getattr(loss, n) for n in dir(loss) if not n.startswith("_")
+              and any(w in n.lower() for w in ("new_pass", "newpass", "reset"))
+              and callable(getattr(loss, n, None))]
+    for step in (lambda: remember([]) if remember is not None else None, *starts):
         if callable(step):
             try:
                 step()
@@ -152,7 +164,8 @@ def evaluate(
         sm.forward(case.inputs)
         p = sm.output
         fwd = _forward_method(ad.obj)
-        if fwd is not None:  # the chapter-9 form: forward(inputs, y_true) returns the loss
+        if fwd is not None and not _takes_nothing(fwd):
+            # the chapter-9 form: forward(inputs, y_true) returns the loss
             out.loss = ad.forward(a["inputs"], a["y"], optional=("y_true",))
             if ad.dropped("y_true"):  # forward(logits) alone: the softmax, no loss to return
                 out.loss = None
@@ -337,14 +350,15 @@ def _steps(ctx: Context, cls: type, case: Case, notes: list[str], layer: LayerHa
            other: LayerHandle | None) -> tuple[LayerHandle, Any]:
     opt = construct(cls, book=ctx.spec.reference, **case.ctor)
     ad = Adapter(opt, notes)
-    history, other_history = [], []
+    history: list[tuple[np.ndarray, np.ndarray]] = []
+    other_history: list[tuple[np.ndarray, np.ndarray]] = []
     for gw, gb in zip(case.extra["dweights"], case.extra["dbiases"], strict=True):
         layer.set("dweights", gw)
         layer.set("dbiases", gb)
         pre = _hook(ad, PRE_UPDATE_NAMES)
         if pre is not None:
             pre()
-        ad.update(layer.obj)
+        ad.update(layer.obj, step=len(history))
         if not (np.array_equal(layer.get("dweights"), gw)
                 and np.array_equal(layer.get("dbiases"), gb)):
             raise Mismatch(
@@ -357,7 +371,7 @@ def _steps(ctx: Context, cls: type, case: Case, notes: list[str], layer: LayerHa
         if other is not None:
             other.set("dweights", -0.5 * np.asarray(gw, dtype=np.float64))
             other.set("dbiases", -0.5 * np.asarray(gb, dtype=np.float64))
-            ad.update(other.obj)
+            ad.update(other.obj, step=len(history))
         post = _hook(ad, POST_UPDATE_NAMES)
         if post is not None:
             post()

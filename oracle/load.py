@@ -832,10 +832,25 @@ def _exec_defs_only(module: types.ModuleType, src: _Source, state: _State) -> No
                     f"ran `{src.line(stmt.lineno).strip()}` ({src.where(stmt.lineno)}): the "
                     f"kept definitions use {', '.join(sorted(_stored_names(stmt)))}"
                 )
+    for name, line in set_by_dropped.items():  # for the checks' messages (see unset_name)
+        if name not in namespace:
+            UNSET.setdefault(name, src.where(line))
     if len(state.broken) > broken_before and not n_defined and not state.several:
         # no class of the target's one module could be defined: it is unusable, and says
         # why (in a folder of modules, one per class, that class alone is the error)
         raise state.broken[broken_before]
+
+
+#: Names the target's top-level code sets but defs-only loading did not run (or that
+#: raised), with where: a NameError on one of them in a check is a setup the checks could
+#: not reproduce, not a bug in the method (one target per process, so one table).
+UNSET: dict[str, str] = {}
+
+
+def unset_name(exc: BaseException) -> str | None:
+    """For a NameError on a name set by top-level code that was not run: where it is set."""
+    name = getattr(exc, "name", None) if isinstance(exc, NameError) else None
+    return UNSET.get(name) if isinstance(name, str) else None
 
 
 def _redefinition_note(name: str, defs: list[ast.ClassDef], src: _Source) -> str:
@@ -1375,6 +1390,10 @@ def _load_package(pkg_dir: str, state: _State, name: str | None = None) -> tuple
     real = name or os.path.basename(pkg_dir)
     state.roots.append(pkg_dir)
     parent = os.path.dirname(pkg_dir)
+    # its modules may import its subpackages by their own names (from activations import
+    # ...), as when the author ran from inside it: last on the path, shadowing nothing
+    if pkg_dir not in sys.path:
+        sys.path.append(pkg_dir)
     with _Hooked(state):
         if _usable_name(real, init):
             if name is None:

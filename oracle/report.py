@@ -216,7 +216,8 @@ def render_text(
                 # a check that could not run says why (never a silent skip), once per reason
                 brief = _first_line(ch.message)
                 if ch.status == "skip" and brief in skipped_for:
-                    brief = f"as for {skipped_for[brief]} above"
+                    seen = skipped_for[brief]
+                    brief = "as above" if seen == c.name else f"as for {seen} above"
                 elif ch.status == "skip":
                     skipped_for[brief] = c.name
                 text = f"{ch.name}: {brief}" if brief else ch.name
