@@ -249,7 +249,7 @@ class Adapter:
         for n in method_names(self.obj, names):
             m = getattr(self.obj, n, None)
             if callable(m):
-                if n != names[0]:
+                if n != names[0] and n in names:  # (a mapped name is reported by discovery)
                     self._note(f"method {n}() used as {names[0]}()")
                 return m
         found = None
@@ -288,7 +288,12 @@ class Adapter:
     def forward(self, *args: Any, training: bool | None = None,
                 optional: tuple[str, ...] = ()) -> Any:
         """forward(inputs[, y_true]) bound to the class's own signature (see binding)."""
-        fwd = self.method(*FORWARD_NAMES)
+        try:
+            fwd = self.method(*FORWARD_NAMES)
+        except MissingMethod:  # nothing of the class can be driven without it
+            raise AdapterError(
+                f"{type(self.obj).__name__} has no method forward() (nor forward_pass ...): "
+                f"name yours with --map Component.forward=yours") from None
         roles = ("inputs", "y_true")[: len(args)]
         self.inputs_seen = args[0] if args else None
         self.returned = self._call(fwd, args, roles, optional, training, "forward")
@@ -335,7 +340,15 @@ class Adapter:
                 if n != attr:
                     self._note(f"attribute {n} read as {attr}")
                 return val
-        if returned_ok and isinstance(self.returned, np.ndarray):
+        if attr in ("dweights", "dbiases"):
+            loc = self.grad_location(attr)
+            if loc is not None and loc[1] is not None:
+                self._note(f"{loc[0]}[{loc[1]!r}] read as {attr}")
+                return get_at(self.obj, loc)
+        # what a method returns is its output (forward) or the input gradient (backward),
+        # never a parameter's gradient
+        if returned_ok and attr in ("output", "dinputs") and isinstance(self.returned,
+                                                                       np.ndarray):
             self._note(f"return value used as {attr}")
             return self.returned
         if attr == "output":
@@ -370,22 +383,71 @@ class Adapter:
                 and not np.array_equal(v, x)]
         return hits[0] if len(hits) == 1 else None
 
-    def param_name(self, book: str) -> str:
+    def param_location(self, book: str) -> Location:
+        """Where the class keeps the book's parameter ``book``: an attribute under any
+        common spelling (in ``__dict__``, a slot or a property), or a key of a dict it
+        holds (``self.params['W']``)."""
         d = getattr(self.obj, "__dict__", {})
         for n in _PARAMS[book]:
-            # in the instance's __dict__, or set through a slot or a property
             if n in d or hasattr(type(self.obj), n) and isinstance(
                     getattr(self.obj, n, None), np.ndarray):
                 if n != book:
                     self._note(f"parameter {n} used as {book}")
-                return n
+                return (n, None)
+        for k, v in d.items():
+            if isinstance(v, dict):
+                for n in _PARAMS[book]:
+                    if isinstance(v.get(n), np.ndarray):
+                        self._note(f"parameter {k}[{n!r}] used as {book}")
+                        return (k, n)
         raise AdapterError(f"{type(self.obj).__name__} has no attribute {book!r}")
 
+    def param_name(self, book: str) -> str:
+        return self.param_location(book)[0]
+
     def set_param(self, book: str, value: np.ndarray) -> None:
-        setattr(self.obj, self.param_name(book), value)
+        set_at(self.obj, self.param_location(book), value)
 
     def get_param(self, book: str) -> Any:
-        return getattr(self.obj, self.param_name(book))
+        return get_at(self.obj, self.param_location(book))
+
+    def grad_location(self, attr: str) -> Location | None:
+        """Where backward left a parameter's gradient: an attribute under any spelling, or
+        the key of its parameter (or a gradient spelling) in another dict the class holds
+        (``self.grads['W']``)."""
+        d = getattr(self.obj, "__dict__", {})
+        for n in _GRAD[attr]:
+            if n in d or hasattr(type(self.obj), n) and isinstance(
+                    getattr(self.obj, n, None), np.ndarray):
+                return (n, None)
+        try:
+            where, key = self.param_location("weights" if attr == "dweights" else "biases")
+        except AdapterError:
+            where, key = None, None
+        keys = ((key,) if key else ()) + _GRAD[attr]
+        for k, v in d.items():
+            if isinstance(v, dict) and k != where:
+                hit = next((n for n in keys if isinstance(v.get(n), np.ndarray)), None)
+                if hit is not None:
+                    return (k, hit)
+        return None
+
+
+#: Where a value lives in an object: (attribute, None) or (dict attribute, key).
+Location = tuple[str, "str | None"]
+
+
+def get_at(obj: Any, loc: Location) -> Any:
+    attr, key = loc
+    return getattr(obj, attr) if key is None else getattr(obj, attr)[key]
+
+
+def set_at(obj: Any, loc: Location, value: Any) -> None:
+    attr, key = loc
+    if key is None:
+        setattr(obj, attr, value)
+    else:
+        getattr(obj, attr)[key] = value
 
 
 # Other spellings of the book's constructor arguments (normalised as by _norm, which

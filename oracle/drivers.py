@@ -22,7 +22,10 @@ from oracle.adapt import (
     PRE_UPDATE_NAMES,
     Adapter,
     AdapterError,
+    Location,
     construct,
+    get_at,
+    set_at,
 )
 from oracle.context import Context, Mismatch, NotApplicable
 from oracle.spec import Case
@@ -251,19 +254,19 @@ class LayerHandle:
     gradients: the module's own Dense (under the attribute names found on it), or the
     stand-in :class:`_Layer`."""
 
-    def __init__(self, obj: Any, names: dict[str, str]) -> None:
+    def __init__(self, obj: Any, places: dict[str, Location]) -> None:
         self.obj = obj
-        self.names = names  # book attribute -> the layer's own
+        self.places = places  # book attribute -> where the layer keeps it
 
     def set(self, book: str, value: np.ndarray) -> None:
-        setattr(self.obj, self.names[book], np.array(value, copy=True))
+        set_at(self.obj, self.places[book], np.array(value, copy=True))
 
     def get(self, book: str) -> np.ndarray:
-        return np.array(getattr(self.obj, self.names[book]), dtype=np.float64, copy=True)
+        return np.array(get_at(self.obj, self.places[book]), dtype=np.float64, copy=True)
 
 
-_BOOK_NAMES = {"weights": "weights", "biases": "biases", "dweights": "dweights",
-               "dbiases": "dbiases"}
+_BOOK_NAMES: dict[str, Location] = {n: (n, None) for n in ("weights", "biases", "dweights",
+                                                            "dbiases")}
 
 
 def _stand_in(w: np.ndarray, b: np.ndarray) -> LayerHandle:
@@ -281,21 +284,21 @@ def own_dense_layer(ctx: Context, w: np.ndarray, b: np.ndarray) -> LayerHandle |
     try:
         n_in, n_out = w.shape
         ad = Adapter(construct(dense, n_in, n_out), [])
-        names = {p: ad.param_name(p) for p in ("weights", "biases")}
+        places = {p: ad.param_location(p) for p in ("weights", "biases")}
         ad.set_param("weights", np.array(w, copy=True))
         ad.set_param("biases", np.array(b, copy=True))
         ad.forward(np.ones((2, n_in)), training=True)
         ad.backward(np.ones((2, n_out)))
-        d = getattr(ad.obj, "__dict__", {})
         for g in ("dweights", "dbiases"):
-            names[g] = next(n for n in _GRAD_NAMES[g]
-                            if n in d or hasattr(type(ad.obj), n)
-                            and isinstance(getattr(ad.obj, n, None), np.ndarray))
+            where = ad.grad_location(g)
+            if where is None:
+                return None
+            places[g] = where
         ad.set_param("weights", np.array(w, copy=True))
         ad.set_param("biases", np.array(b, copy=True))
     except Exception:
         return None
-    return LayerHandle(ad.obj, names)
+    return LayerHandle(ad.obj, places)
 
 
 def run_optimizer(
