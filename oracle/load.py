@@ -1156,37 +1156,36 @@ def _private_name(stem: str) -> str:
     return f"{_PRIVATE_PREFIX}_{next(_counter)}_{clean}"
 
 
+def _spec(name: str) -> tuple[bool, Any]:
+    """(whether ``name`` could be looked up, its spec or None when nothing has it)."""
+    if not name.isidentifier() or keyword.iskeyword(name):
+        return False, None
+    try:
+        return True, importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return False, None
+
+
 def _usable_name(name: str, origin: str) -> bool:
     """Whether ``name`` can be used for a module at ``origin`` without shadowing another."""
-    if not name.isidentifier() or keyword.iskeyword(name) or name in sys.modules:
-        return False
-    try:
-        spec = importlib.util.find_spec(name)
-    except (ImportError, ValueError):
-        return False
-    if spec is None:
-        return True
+    ok, spec = _spec(name) if name not in sys.modules else (False, None)
+    if not ok or spec is None:
+        return ok
     return spec.origin is not None and os.path.abspath(spec.origin) == os.path.abspath(origin)
 
 
 def _usable_folder(name: str, path: str) -> bool:
     """Whether the folder ``path`` can be imported as the package ``name`` (nothing else by
     that name comes first on sys.path)."""
-    if not name.isidentifier() or keyword.iskeyword(name):
-        return False
     here = os.path.abspath(path)
     if name in sys.modules:  # imported already: by a module of this folder, or another one
         return here in [os.path.abspath(p) for p in getattr(sys.modules[name], "__path__", [])]
-    try:
-        spec = importlib.util.find_spec(name)
-    except (ImportError, ValueError):
-        return False
-    if spec is None:
-        return True
+    ok, spec = _spec(name)
+    if not ok or spec is None:
+        return ok
     places = [os.path.abspath(p) for p in (spec.submodule_search_locations or [])]
-    return os.path.abspath(path) in places and (
-        spec.origin in (None, "namespace")
-        or os.path.abspath(spec.origin) == os.path.join(os.path.abspath(path), "__init__.py"))
+    return here in places and (spec.origin in (None, "namespace")
+                               or os.path.abspath(spec.origin) == os.path.join(here, "__init__.py"))
 
 
 def _add_path(directory: str) -> None:
