@@ -402,9 +402,6 @@ class Adapter:
                         return (k, n)
         raise AdapterError(f"{type(self.obj).__name__} has no attribute {book!r}")
 
-    def param_name(self, book: str) -> str:
-        return self.param_location(book)[0]
-
     def set_param(self, book: str, value: np.ndarray) -> None:
         set_at(self.obj, self.param_location(book), value)
 
