@@ -35,6 +35,7 @@ from oracle import properties as P
 from oracle import spec as S
 from oracle.adapt import AdapterError, discover
 from oracle.binding import CallError
+from oracle.drivers import DRIVERS
 from oracle.load import broken_definition, unset_name
 from oracle.results import CheckResult, ComponentResult
 from oracle.settings import Settings
@@ -383,12 +384,7 @@ def _adaptations(spec: S.Spec, cls: type, namespace: dict[str, Any], patched: bo
     """Drive the typical case once more, only to learn which adaptations were needed."""
     ctx = P.Context(spec, cls, namespace, patched, peers=peers)
     try:
-        if spec.family in ("dense", "activation", "input", "loss", "combined"):
-            P.evaluate(ctx, cls, S.typical(spec))
-        elif spec.family == "optimizer":
-            P.run_optimizer(ctx, cls, S.typical(spec), ctx.adaptations)
-        elif spec.family == "dropout":
-            P._dropout_forward(ctx, S.typical(spec))
+        DRIVERS[spec.family].exercise(ctx, cls, S.typical(spec))
     except Exception:
         pass
     return ctx.adaptations

@@ -30,8 +30,8 @@ from oracle.adapt import (
 from oracle.context import Context, Mismatch, NotApplicable
 from oracle.spec import Case
 
-__all__ = ["LayerHandle", "Outcome", "build", "evaluate", "functional", "run_optimizer",
-           "upstream_for"]
+__all__ = ["DRIVERS", "Driver", "LayerHandle", "Outcome", "build", "evaluate", "functional",
+           "run_optimizer", "upstream_for"]
 
 
 @dataclass
@@ -44,27 +44,6 @@ class Outcome:
 
 def _c(a: Any) -> Any:
     return None if a is None else np.array(a, copy=True)
-
-
-def build(ctx: Context, cls: type, case: Case) -> Adapter:
-    s = ctx.spec
-    notes = ctx.adaptations if cls is ctx.cls else []
-    if s.family == "dense":
-        ctor = dict(case.ctor)
-        n_in, n_out = ctor.pop("n_inputs"), ctor.pop("n_neurons")
-        ad = Adapter(construct(cls, n_in, n_out, book=s.reference, **ctor), notes)
-        ad.set_param("weights", _c(case.weights))
-        ad.set_param("biases", _c(case.biases))
-        return ad
-    if s.family == "dropout":
-        return Adapter(cls(case.ctor["rate"]), notes)
-    obj = construct(cls)
-    if s.family in ("loss", "combined"):
-        ready_loss(obj)
-        for part in list(getattr(obj, "__dict__", {}).values()):  # a combined class's loss
-            if callable(getattr(part, "calculate", None)):
-                ready_loss(part)
-    return Adapter(obj, notes)
 
 
 def _takes_nothing(fn: Any) -> bool:
@@ -117,6 +96,166 @@ def _forward_method(obj: Any) -> Any:
     return next((m for m in (getattr(obj, n, None) for n in FORWARD_NAMES) if callable(m)), None)
 
 
+class Driver:
+    """How the components of one family are driven through the book's interface: built
+    from a case, run forward and backward on it, and differentiated (the function of one
+    case field whose derivative backward computes, and the upstream gradient it assumes).
+    The base drives a layer: forward(inputs, training=True), backward(dvalues)."""
+
+    def build(self, ctx: Context, cls: type, case: Case, notes: list[str]) -> Adapter:
+        return Adapter(construct(cls), notes)
+
+    def run(self, ctx: Context, ad: Adapter, case: Case, a: dict[str, Any], *,
+            backward: bool, given: bool) -> Outcome:
+        out = Outcome(adapter=ad)
+        ad.forward(a["inputs"], training=True)
+        out.output = ad.read("output")
+        if backward:
+            ad.backward(a["dvalues"])
+            out.grads = {g: ad.read(g) for g in (ctx.spec.grads or ("dinputs",))}
+        return out
+
+    def function(self, ctx: Context, cls: type, case: Case) -> Any:
+        """The output of a fresh object for ``case`` (see :func:`functional`)."""
+        ad = build(ctx, cls, case)
+        ad.forward(np.array(case.inputs, copy=True), training=True)
+        return np.asarray(ad.read("output"))
+
+    def upstream(self, case: Case) -> np.ndarray:
+        assert case.dvalues is not None
+        return case.dvalues
+
+    def exercise(self, ctx: Context, cls: type, case: Case) -> None:
+        """Drive ``case`` once, for the adaptations it needs (recorded on ``ctx``)."""
+        evaluate(ctx, cls, case)
+
+
+class DenseDriver(Driver):
+    """A Dense: built from its sizes and regularizers, then given the case's parameters
+    under the names it keeps them by."""
+
+    def build(self, ctx: Context, cls: type, case: Case, notes: list[str]) -> Adapter:
+        ctor = dict(case.ctor)
+        n_in, n_out = ctor.pop("n_inputs"), ctor.pop("n_neurons")
+        ad = Adapter(construct(cls, n_in, n_out, book=ctx.spec.reference, **ctor), notes)
+        ad.set_param("weights", _c(case.weights))
+        ad.set_param("biases", _c(case.biases))
+        return ad
+
+
+class DropoutDriver(Driver):
+    def build(self, ctx: Context, cls: type, case: Case, notes: list[str]) -> Adapter:
+        return Adapter(cls(case.ctor["rate"]), notes)
+
+
+class InputDriver(Driver):
+    def run(self, ctx: Context, ad: Adapter, case: Case, a: dict[str, Any], *,
+            backward: bool, given: bool) -> Outcome:
+        return super().run(ctx, ad, case, a, backward=False, given=given)
+
+
+class LossDriver(Driver):
+    """A loss: made ready as the Model makes it; forward(y_pred, y_true) gives per-sample
+    losses (or their mean, a variant); backward(y_pred, y_true) sets dinputs; the upstream
+    gradient of the mean loss is 1/N per sample."""
+
+    def build(self, ctx: Context, cls: type, case: Case, notes: list[str]) -> Adapter:
+        obj = construct(cls)
+        ready_loss(obj)
+        for part in list(getattr(obj, "__dict__", {}).values()):  # a combined class's loss
+            if callable(getattr(part, "calculate", None)):
+                ready_loss(part)
+        return Adapter(obj, notes)
+
+    def run(self, ctx: Context, ad: Adapter, case: Case, a: dict[str, Any], *,
+            backward: bool, given: bool) -> Outcome:
+        out = Outcome(adapter=ad)
+        ret = ad.forward(a["inputs"], a["y"])
+        if ret is None:
+            ret = ad.read("output", returned_ok=False)
+        ret = np.asarray(ret)
+        if ret.ndim == 0 and case.samples and case.samples > 1:
+            ad._note("forward() returns the mean loss, not per-sample losses")
+        out.output = ret
+        if backward:
+            ad.backward(a["inputs"], a["y"])
+            out.grads = {"dinputs": ad.read("dinputs")}
+        return out
+
+    def function(self, ctx: Context, cls: type, case: Case) -> Any:
+        ad = build(ctx, cls, case)
+        ret = ad.forward(np.array(case.inputs, copy=True), _c(case.y))
+        return np.asarray(ret if ret is not None else ad.read("output", returned_ok=False))
+
+    def upstream(self, case: Case) -> np.ndarray:
+        n = case.samples or 1
+        return np.full((n,), 1.0 / n)
+
+
+class CombinedDriver(LossDriver):
+    """Softmax and cross-entropy in one class: backward(softmax outputs, y_true) gives the
+    gradient with respect to the logits; a chapter-9 forward(inputs, y_true) (or a forward
+    of the logits alone) is optional.  What is differentiated is the reference's mean
+    cross-entropy of the softmax of the logits."""
+
+    def run(self, ctx: Context, ad: Adapter, case: Case, a: dict[str, Any], *,
+            backward: bool, given: bool) -> Outcome:
+        from reference import Activation_Softmax
+
+        out = Outcome(adapter=ad)
+        sm = Activation_Softmax()
+        sm.forward(case.inputs)
+        fwd = _forward_method(ad.obj)
+        if fwd is not None and not _takes_nothing(fwd):
+            out.loss = ad.forward(a["inputs"], a["y"], optional=("y_true",))
+            if ad.dropped("y_true"):  # forward(logits) alone: the softmax, no loss to return
+                out.loss = None
+            out.output = ad.read("output", returned_ok=out.loss is None)
+        if backward:
+            ad.backward(a["dvalues"] if given else np.array(sm.output, copy=True), a["y"])
+            out.grads = {"dinputs": ad.read("dinputs")}
+        return out
+
+    def function(self, ctx: Context, cls: type, case: Case) -> Any:
+        from reference import Activation_Softmax, Loss_CategoricalCrossentropy
+
+        sm = Activation_Softmax()
+        sm.forward(case.inputs)
+        return Loss_CategoricalCrossentropy().forward(sm.output, case.y)
+
+
+class OptimizerDriver(Driver):
+    """An optimizer is stepped on a layer (:func:`run_optimizer`), not run forward."""
+
+    def run(self, ctx: Context, ad: Adapter, case: Case, a: dict[str, Any], *,
+            backward: bool, given: bool) -> Outcome:
+        raise ValueError("an optimizer is driven by run_optimizer()")
+
+    def exercise(self, ctx: Context, cls: type, case: Case) -> None:
+        run_optimizer(ctx, cls, case, ctx.adaptations)
+
+
+class LossBaseDriver(Driver):
+    """The Loss base is driven through a probe subclass by its own checks."""
+
+    def exercise(self, ctx: Context, cls: type, case: Case) -> None:
+        return None
+
+
+#: One driver per family (a spec's ``family`` names its driver).
+DRIVERS: dict[str, Driver] = {
+    "dense": DenseDriver(), "activation": Driver(), "input": InputDriver(),
+    "dropout": DropoutDriver(), "loss": LossDriver(), "combined": CombinedDriver(),
+    "optimizer": OptimizerDriver(), "loss_base": LossBaseDriver(),
+}
+
+
+def build(ctx: Context, cls: type, case: Case) -> Adapter:
+    """An object of ``cls`` for ``case``, built by its family's driver."""
+    notes = ctx.adaptations if cls is ctx.cls else []
+    return DRIVERS[ctx.spec.family].build(ctx, cls, case, notes)
+
+
 def evaluate(
     ctx: Context,
     cls: type,
@@ -134,81 +273,28 @@ def evaluate(
     copies are passed.  ``adapter`` (optional) reuses an object built before, for a
     second call on the same instance.
     """
-    s = ctx.spec
     a = arrays or {
         "inputs": _c(case.inputs), "dvalues": _c(case.dvalues),
         "y": _c(case.y_one_hot if one_hot else case.y),
     }
     ad = adapter if adapter is not None else build(ctx, cls, case)
-    out = Outcome(adapter=ad)
-    if s.family in ("dense", "activation", "input", "dropout"):
-        ad.forward(a["inputs"], training=True)
-        out.output = ad.read("output")
-        if backward and s.family != "input":
-            ad.backward(a["dvalues"])
-            out.grads = {g: ad.read(g) for g in (s.grads or ("dinputs",))}
-        return out
-    if s.family == "loss":
-        ret = ad.forward(a["inputs"], a["y"])
-        if ret is None:
-            ret = ad.read("output", returned_ok=False)
-        ret = np.asarray(ret)
-        if ret.ndim == 0 and case.samples and case.samples > 1:
-            ad._note("forward() returns the mean loss, not per-sample losses")
-        out.output = ret
-        if backward:
-            ad.backward(a["inputs"], a["y"])
-            out.grads = {"dinputs": ad.read("dinputs")}
-        return out
-    if s.family == "combined":
-        from reference import Activation_Softmax
-
-        sm = Activation_Softmax()
-        sm.forward(case.inputs)
-        p = sm.output
-        fwd = _forward_method(ad.obj)
-        if fwd is not None and not _takes_nothing(fwd):
-            # the chapter-9 form: forward(inputs, y_true) returns the loss
-            out.loss = ad.forward(a["inputs"], a["y"], optional=("y_true",))
-            if ad.dropped("y_true"):  # forward(logits) alone: the softmax, no loss to return
-                out.loss = None
-            out.output = ad.read("output", returned_ok=out.loss is None)
-        if backward:
-            ad.backward(np.array(p, copy=True) if arrays is None else a["dvalues"], a["y"])
-            out.grads = {"dinputs": ad.read("dinputs")}
-        return out
-    raise ValueError(f"evaluate() does not drive family {s.family}")
+    return DRIVERS[ctx.spec.family].run(ctx, ad, case, a, backward=backward,
+                                        given=arrays is not None)
 
 
 def functional(ctx: Context, cls: type, case: Case, field_name: str) -> Callable[[np.ndarray], Any]:
     """The forward pass of ``cls`` as a function of one Case field (fresh object per call)."""
-    s = ctx.spec
+    driver = DRIVERS[ctx.spec.family]
 
     def fn(x: np.ndarray) -> np.ndarray:
-        c = Case(**{**case.__dict__, field_name: x})
-        ad = build(ctx, cls, c)
-        if s.family == "loss":
-            ret = ad.forward(np.array(c.inputs, copy=True), _c(c.y))
-            return np.asarray(ret if ret is not None else ad.read("output", returned_ok=False))
-        if s.family == "combined":
-            from reference import Activation_Softmax, Loss_CategoricalCrossentropy
-
-            sm = Activation_Softmax()
-            sm.forward(c.inputs)
-            return Loss_CategoricalCrossentropy().forward(sm.output, c.y)
-        ad.forward(np.array(c.inputs, copy=True), training=True)
-        return np.asarray(ad.read("output"))
+        return np.asarray(driver.function(ctx, cls, Case(**{**case.__dict__, field_name: x})))
 
     return fn
 
 
 def upstream_for(ctx: Context, case: Case) -> np.ndarray:
     """The upstream gradient the backward pass assumes: dvalues, or 1/N for a mean loss."""
-    if ctx.spec.family in ("loss", "combined"):
-        n = case.samples or 1
-        return np.full((n,), 1.0 / n)
-    assert case.dvalues is not None
-    return case.dvalues
+    return DRIVERS[ctx.spec.family].upstream(case)
 
 
 def _dropout_forward(ctx: Context, case: Case, training: bool | None = True) -> tuple[Adapter, Any]:
