@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import difflib
 import inspect
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +24,7 @@ from oracle.binding import (
     hook_by_name,
     method_names,
     name_methods,
+    normalise,
     plan_for,
     update_by_signature,
 )
@@ -48,8 +48,7 @@ POST_UPDATE_NAMES = ("post_update_params", "post_update_parameters", "post_updat
                      "post_update")
 
 
-def _norm(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower())
+_norm = normalise
 
 
 @dataclass

@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
-    "CallError", "CallPlan", "call", "method_names", "name_methods", "plan_call", "plan_for",
+    "CallError", "CallPlan", "call", "method_names", "name_methods", "normalise", "plan_call",
+    "plan_for",
     "takes_training",
 ]
 
@@ -44,8 +45,12 @@ class CallError(TypeError):
     """The oracle cannot make a call the book's interface needs on the target's method."""
 
 
-def _norm(name: str) -> str:
+def normalise(name: str) -> str:
+    """A name compared by its letters and digits only: ``learning_Rate`` -> ``learningrate``."""
     return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+_norm = normalise
 
 
 # Role -> other names a keyword-only parameter may carry for it (normalised).
@@ -202,7 +207,7 @@ def plan_call(
         notes.append(f"{what}: " + ", ".join(f"{roles[i]} passed as {p}=" for p, i in kw))
 
     # 3. what is left must have defaults (or be the flag)
-    filled = {slot.name for slot in data_pos[: len([i for i in pos_idx])]} | {p for p, _ in kw}
+    filled = {slot.name for slot in data_pos[: len(pos_idx)]} | {p for p, _ in kw}
     unfilled = [p for p in data_pos + data_kw if p.name not in filled and p.default is P.empty]
     if flag is None and training and len(unfilled) == 1 and unfilled[0] in data_pos \
             and data_pos.index(unfilled[0]) == len(pos_idx):

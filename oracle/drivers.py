@@ -7,7 +7,6 @@ which binds it to the class's own signature (:mod:`oracle.binding`)."""
 from __future__ import annotations
 
 import inspect
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +26,7 @@ from oracle.adapt import (
     get_at,
     set_at,
 )
+from oracle.binding import normalise
 from oracle.context import Context, Mismatch, NotApplicable
 from oracle.spec import Case
 
@@ -69,7 +69,7 @@ def remembers_layers(obj: Any) -> Any:
                       and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         except (TypeError, ValueError):
             continue
-        said = re.sub(r"[^a-z0-9]", "", (name + (params[0].name if params else "")).lower())
+        said = normalise(name + (params[0].name if params else ""))
         if len(params) == 1 and ("trainable" in said or "remember" in said):
             hits.append(fn)
     return hits[0] if len(hits) == 1 else None
