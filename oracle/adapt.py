@@ -140,8 +140,12 @@ def _has_family_methods(family: str, cls: type) -> bool:
     if family == "optimizer":
         return bool(have & {*UPDATE_NAMES, "step", "update_weights"}) or any(
             "update" in n for n in have)
-    if family == "loss_base":
+    if family in ("loss_base", "accuracy_base"):
         return "calculate" in have
+    if family == "accuracy":
+        return bool(have & {"calculate", "compare"})
+    if family == "model":
+        return bool(have & {"train", "fit"}) and bool(have & {"add", "predict", "forward"})
     if family == "combined":  # chapters 18+: backward only
         return bool(have & set(BACKWARD_NAMES))
     return bool(have & set(FORWARD_NAMES))  # backward may come in a later chapter
@@ -157,18 +161,20 @@ def _by_structure(classes: dict[str, type], out: dict[str, Found],
             taken.add(dense[0])
             found["Layer_Dense"] = Found(free[dense[0]], dense[0], [
                 f"found as {dense[0]} by its structure (made from two sizes, holds weights)"])
-    if out["Loss"].cls is None and not out["Loss"].adaptations:
-        losses = [f.cls for b, f in out.items() if f.cls is not None
-                  and SPECS[b].family == "loss"]
-        if losses:
-            common = [c for c in losses[0].__mro__[1:] if c is not object
-                      and all(issubclass(x, c) for x in losses) and "calculate" in vars(c)]
+    for base in (s for s in SPECS.values() if s.base_of is not None):
+        if out[base.name].cls is not None or out[base.name].adaptations:
+            continue
+        derived = [f.cls for b, f in out.items() if f.cls is not None
+                   and SPECS[b].family == base.base_of]
+        if derived:
+            common = [c for c in derived[0].__mro__[1:] if c is not object
+                      and all(issubclass(x, c) for x in derived) and "calculate" in vars(c)]
             name = common[0].__name__ if common else None
             if name is not None and classes.get(name) is common[0] and name not in taken:
                 taken.add(name)
-                found["Loss"] = Found(common[0], name, [
-                    f"found as {name} by its structure (the base of the losses, with "
-                    "calculate())"])
+                found[base.name] = Found(common[0], name, [
+                    f"found as {name} by its structure (the base of the "
+                    f"{base.base_of} classes, with calculate())"])
     return found
 
 

@@ -31,6 +31,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, reject, seed
 from hypothesis import settings as hsettings
 
 from oracle import frames
+from oracle import model_properties as _model_checks  # noqa: F401 (registers them)
 from oracle import properties as P
 from oracle import spec as S
 from oracle.adapt import AdapterError, discover

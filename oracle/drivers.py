@@ -242,11 +242,30 @@ class LossBaseDriver(Driver):
         return None
 
 
+class AccuracyDriver(Driver):
+    """An accuracy is constructed with the case's keyword arguments (``binary=True``) and
+    driven by its own checks (compare, calculate, init), not forward and backward."""
+
+    def build(self, ctx: Context, cls: type, case: Case, notes: list[str]) -> Adapter:
+        return Adapter(construct(cls, book=ctx.spec.reference, **case.ctor), notes)
+
+    def exercise(self, ctx: Context, cls: type, case: Case) -> None:
+        return None
+
+
+class ModelDriver(Driver):
+    """A Model is driven by :mod:`oracle.training` (networks trained while recorded)."""
+
+    def exercise(self, ctx: Context, cls: type, case: Case) -> None:
+        return None
+
+
 #: One driver per family (a spec's ``family`` names its driver).
 DRIVERS: dict[str, Driver] = {
     "dense": DenseDriver(), "activation": Driver(), "input": InputDriver(),
     "dropout": DropoutDriver(), "loss": LossDriver(), "combined": CombinedDriver(),
     "optimizer": OptimizerDriver(), "loss_base": LossBaseDriver(),
+    "accuracy": AccuracyDriver(), "accuracy_base": LossBaseDriver(), "model": ModelDriver(),
 }
 
 

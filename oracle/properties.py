@@ -1159,6 +1159,319 @@ def _has_default(fn: Any) -> bool:
     return all(p.default is not p.empty for p in params)
 
 
+
+# --- chapters 16-22: predictions, parameters, accuracy ---------------------------------
+
+
+_PREDICTIONS = ("predictions", "prediction", "predict", "get_predictions")
+
+
+def _exact(what: str, got: Any, expected: np.ndarray, hint: str = "") -> None:
+    """Class indices and 0/1 flags are compared exactly: they are computed by comparisons,
+    never rounded."""
+    g = np.asarray(got)
+    if g.shape != expected.shape:
+        raise Mismatch(f"{what} has shape {g.shape}, expected {expected.shape}",
+                       hint=hint, details={"got_shape": list(g.shape),
+                                           "expected_shape": list(expected.shape)})
+    wrong = np.argwhere(g != expected)
+    if len(wrong):
+        idx = tuple(int(i) for i in wrong[0])
+        raise Mismatch(f"{what}: {len(wrong)} of {expected.size} values differ; first at index "
+                       f"{idx}: expected {expected[idx]!r}, got {g[idx]!r}", hint=hint,
+                       details={"worst_index": list(idx)})
+
+
+@check("predictions", _families("activation"), examples=0.25)
+def predictions_match_reference(ctx: Context, case: Case) -> None:
+    """predictions(outputs) of the output activation (chapter 16+): Softmax the row-wise
+    argmax, Sigmoid ``(outputs > 0.5) * 1``, Linear and ReLU the outputs themselves."""
+    ref = ctx.spec.reference()
+    ref.forward(np.array(case.inputs, copy=True), training=False)
+    outputs = np.asarray(ref.output, dtype=np.float64)
+    # a probability of exactly 0.5 is a tie the book breaks one way and (outputs >= 0.5)
+    # the other: both are sound, so keep the drawn outputs off it
+    outputs = np.where(np.abs(outputs - 0.5) < 1e-9, 0.25, outputs)
+    ad = build(ctx, ctx.cls, case)
+    fn = ad.method(*_PREDICTIONS)
+    got = fn(outputs.copy())
+    expected = np.asarray(ref.predictions(outputs.copy()))
+    if expected.dtype.kind in "iub":
+        hint = {"Activation_Softmax": "the class of each sample is np.argmax(outputs, axis=1): "
+                "along the classes (axis=1), not the samples",
+                "Activation_Sigmoid": "a sample's output counts as 1 where the probability is "
+                "above one half: (outputs > 0.5) * 1"}.get(ctx.spec.name, "")
+        _exact("predictions(outputs)", got, expected, hint)
+        return
+    try:
+        assert_matches(ctx, got, expected, "predictions(outputs)", case)
+    except Mismatch as m:
+        m.hint = m.hint or ("a linear or ReLU output is its own prediction: return outputs "
+                            "(a regression model compares the values themselves)")
+        raise
+
+
+_GET_PARAMETERS = ("get_parameters", "get_params", "parameters")
+_SET_PARAMETERS = ("set_parameters", "set_params", "load_params")
+
+
+@check("parameters", _families("dense"), examples=0.25)
+def parameters_round_trip(ctx: Context, case: Case) -> None:
+    """get_parameters() returns (weights, biases) in that order; after set_parameters(w, b)
+    the layer holds them and forward() uses them; set_parameters(*get_parameters()) into
+    another layer gives the same forward (chapter 21)."""
+    from reference import Layer_Dense
+
+    ad = build(ctx, ctx.cls, case)
+    get, put = ad.method(*_GET_PARAMETERS), ad.method(*_SET_PARAMETERS)
+    w, b = np.asarray(case.weights), np.asarray(case.biases)
+    got = get()
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        raise Mismatch(f"get_parameters() returns {type(got).__name__}"
+                       f"{'' if not isinstance(got, (tuple, list)) else f' of {len(got)}'}, "
+                       "expected the pair (weights, biases)",
+                       hint="return self.weights, self.biases")
+    swapped = "get_parameters() returns (biases, weights): the book's order is (weights, biases)"
+    for value, expected, what in ((got[0], w, "weights"), (got[1], b, "biases")):
+        try:
+            assert_matches(ctx, value, expected, f"get_parameters() {what}", case)
+        except Mismatch as m:
+            if np.shape(got[0]) == b.shape and np.shape(got[1]) == w.shape:
+                m.hint = swapped
+            raise
+    w2, b2 = -1.5 * w + 0.25, 0.5 - 2.0 * b  # other numbers than those held
+    put(np.array(w2, copy=True), np.array(b2, copy=True))
+    for book, expected in (("weights", w2), ("biases", b2)):
+        assert_matches(ctx, ad.get_param(book), expected,
+                       f"{book} after set_parameters(weights, biases)", case)
+    ad.forward(np.array(case.inputs, copy=True), training=False)
+    ref = Layer_Dense(w.shape[0], w.shape[1])
+    ref.set_parameters(w2, b2)
+    ref.forward(np.array(case.inputs, copy=True))
+    try:
+        assert_matches(ctx, ad.read("output"), ref.output,
+                       "forward output after set_parameters(weights, biases)", case)
+    except Mismatch as m:
+        m.hint = m.hint or ("set_parameters() must replace the arrays forward() reads: "
+                            "self.weights = weights; self.biases = biases")
+        raise
+    other = build(ctx, ctx.cls, Case(**{**case.__dict__, "weights": w * 0.0 + 0.5,
+                                        "biases": b * 0.0 - 0.5}))
+    other_put = other.method(*_SET_PARAMETERS)
+    other_put(*get())
+    other.forward(np.array(case.inputs, copy=True), training=False)
+    assert_matches(ctx, other.read("output"), ref.output,
+                   "forward output of another layer after set_parameters(*get_parameters())",
+                   case)
+
+
+# --- accuracy -------------------------------------------------------------------------------
+
+
+def _accuracy(ctx: Context, cls: type, **ctor: Any) -> Any:
+    return construct(cls, book=ctx.spec.reference, **ctor)
+
+
+def _regression_pattern(ctx: Context, case: Case, acc: Any, precision: float) -> None:
+    """compare() of predictions placed inside (0.5) and outside (2) the precision
+    ``precision`` around the targets is exactly the pattern of where they were placed."""
+    y = np.asarray(case.y, dtype=np.float64)
+    predictions = y + case.extra["factors"] * precision
+    expected = np.abs(case.extra["factors"]) < 1
+    _compare(ctx, case, acc, predictions, y, expected, "compare(predictions, y)")
+
+
+def _compare(ctx: Context, case: Case, acc: Any, predictions: np.ndarray, y: np.ndarray,
+             expected: np.ndarray, what: str, hint: str = "") -> None:
+    compare = getattr(acc, "compare", None)
+    if callable(compare):
+        got = np.asarray(compare(predictions.copy(), y.copy()))
+        if got.shape != expected.shape and got.size == expected.size:
+            got = got.reshape(expected.shape)
+        _exact(what, got.astype(bool) if got.dtype.kind in "iubf" else got, expected, hint)
+        return
+    calculate = getattr(acc, "calculate", None)
+    if not callable(calculate):
+        raise NotApplicable("no compare() and no calculate()")
+    got = calculate(predictions.copy(), y.copy())
+    assert_matches(ctx, np.asarray(got, dtype=np.float64), np.asarray(np.mean(expected)),
+                   what.replace("compare", "calculate"), case)
+
+
+@check("compare", _families("accuracy"))
+def compare_matches_reference(ctx: Context, case: Case) -> None:
+    """compare(predictions, y) is True exactly where a prediction is right: for class
+    indices, on sparse labels and on their one-hot twins (argmax over axis 1) and, with
+    ``binary=True``, on 0/1 labels compared as they are; for regression, within the
+    precision ``std(y_train) / 250`` that ``init(y_train)`` sets."""
+    if ctx.spec.precision:
+        acc = _accuracy(ctx, ctx.cls)
+        acc.init(np.array(case.extra["train"], copy=True))
+        _regression_pattern(ctx, case, acc, float(np.std(case.extra["train"]) / 250))
+        return
+    acc = _accuracy(ctx, ctx.cls)
+    _init(acc, case.y)
+    predictions = np.asarray(case.inputs)
+    expected = predictions == np.asarray(case.y)
+    _compare(ctx, case, acc, predictions, np.asarray(case.y), expected,
+             "compare(predictions, y) on sparse labels")
+    _compare(ctx, case, acc, predictions, np.asarray(case.y_one_hot), expected,
+             "compare(predictions, y) on one-hot labels",
+             "one-hot labels are turned into class indices first: y = np.argmax(y, axis=1) "
+             "when len(y.shape) == 2 (and the accuracy is not binary)")
+    try:
+        binary = _accuracy(ctx, ctx.cls, binary=True)
+    except NotApplicable:
+        ctx.note("the constructor takes no binary flag: binary labels not checked")
+        return
+    bp, by = case.extra["binary"]
+    _init(binary, by)
+    _compare(ctx, case, binary, np.asarray(bp), np.asarray(by), np.asarray(bp) == np.asarray(by),
+             "compare(predictions, y) with binary=True",
+             "with binary=True the 0/1 labels are compared as they are, element by element "
+             "(no argmax: a logistic output has one column per independent yes/no)")
+
+
+def _init(acc: Any, y: Any, **kw: Any) -> None:
+    init = getattr(acc, "init", None)
+    if callable(init):
+        init(np.array(y, copy=True), **kw)
+
+
+@check("init", lambda s: s.precision)
+def precision_is_set_once(ctx: Context, case: Case) -> None:
+    """init(y) sets the precision from the training targets (std(y) / 250) the first time
+    only; init(y2) keeps it; init(y2, reinit=True) recomputes it from y2."""
+    acc = _accuracy(ctx, ctx.cls)
+    train = np.asarray(case.extra["train"], dtype=np.float64)
+    other = train * 3.0 + 1.0  # another spread: another precision
+    acc.init(train.copy())
+    p1 = float(np.std(train) / 250)
+    try:
+        _regression_pattern(ctx, case, acc, p1)
+    except Mismatch as m:
+        m.hint = m.hint or "precision = np.std(y) / 250, from the targets init(y) is given"
+        raise
+    acc.init(other.copy())
+    try:
+        _regression_pattern(ctx, case, acc, p1)
+    except Mismatch as m:
+        m.message = f"after init(y) and a second init(y2): {m.message}"
+        m.hint = ("the precision is computed once: only when it is None or reinit=True (a "
+                  "Model calls init(y) at every train(); the precision must not follow "
+                  "whatever data comes next)")
+        raise
+    try:
+        acc.init(other.copy(), reinit=True)
+    except TypeError as e:
+        raise NotApplicable(f"init() takes no reinit flag ({e})") from None
+    try:
+        _regression_pattern(ctx, case, acc, float(np.std(other) / 250))
+    except Mismatch as m:
+        m.message = f"after init(y2, reinit=True): {m.message}"
+        m.hint = "reinit=True recomputes the precision from the new targets"
+        raise
+
+
+@check("calculate", _families("accuracy"), examples=0.5)
+def accuracy_calculate_is_the_mean(ctx: Context, case: Case) -> None:
+    """calculate(predictions, y) (the base class's, reached through this accuracy) is the
+    mean of the reference's comparisons.  Skipped where that calculate() is the module's
+    own ``Accuracy`` component's, which its own checks judge."""
+    owner = next((k for k in ctx.cls.__mro__ if "calculate" in vars(k)), None)
+    if owner is None:
+        raise NotApplicable("no calculate()")
+    if owner is ctx.peers.get("Accuracy") and owner is not ctx.cls:
+        raise NotApplicable(f"calculate() is {owner.__name__}'s, checked as Accuracy")
+    acc = _accuracy(ctx, ctx.cls)
+    ref = ctx.spec.reference()
+    if ctx.spec.precision:
+        _init(acc, case.extra["train"])
+        ref.init(case.extra["train"])
+        y = np.asarray(case.y, dtype=np.float64)
+        predictions = y + case.extra["factors"] * ref.precision
+    else:
+        _init(acc, case.y)
+        y, predictions = np.asarray(case.y_one_hot), np.asarray(case.inputs)
+    _new_pass(acc)
+    got = acc.calculate(predictions.copy(), y.copy())
+    assert_matches(ctx, np.asarray(got, dtype=np.float64),
+                   np.asarray(ref.calculate(predictions, y)),
+                   f"calculate(predictions, y) (of {owner.__name__})", case)
+
+
+def _new_pass(acc: Any) -> None:
+    new_pass = getattr(acc, "new_pass", None)
+    if callable(new_pass):
+        new_pass()
+
+
+def _accuracy_probe(cls: type, comparisons: Callable[[], np.ndarray]) -> type:
+    """A subclass of the target's Accuracy whose compare() returns ``comparisons()``."""
+
+    def compare(self: Any, *args: Any, **kwargs: Any) -> np.ndarray:  # noqa: ARG001
+        return comparisons()
+
+    def unused(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: ARG001
+        return None
+
+    body: dict[str, Any] = {n: unused for n in getattr(cls, "__abstractmethods__", ())}
+    body["compare"] = compare
+    return type("_Probe", (cls,), body)
+
+
+@check("calculate", _families("accuracy_base"))
+def accuracy_base_calculate_is_the_mean(ctx: Context, case: Case) -> None:
+    """Accuracy.calculate() returns the mean of what compare() returns."""
+    c = np.asarray(case.inputs)
+    acc = construct(_accuracy_probe(ctx.cls, c.copy))
+    _new_pass(acc)
+    got = acc.calculate(np.zeros(len(c)), np.zeros(len(c)))
+    try:
+        assert_matches(ctx, np.asarray(got, dtype=np.float64), np.asarray(np.mean(c)),
+                       "calculate() (mean of the comparisons)", case)
+    except Mismatch as m:
+        m.hint = m.hint or "accuracy = np.mean(comparisons): the fraction of right samples"
+        raise
+
+
+@check("calculate_accumulated", _families("accuracy_base"), examples=0.5)
+def accuracy_accumulated_over_samples(ctx: Context, case: Case) -> None:
+    """After new_pass() and two batches of different sizes, calculate_accumulated() is the
+    fraction of right samples over both (not the mean of the batch accuracies); a second
+    new_pass() forgets the first epoch (sum and count)."""
+    batches = [np.asarray(case.inputs), np.asarray(case.extra["second_batch"])]
+    queue = list(batches)
+    acc = construct(_accuracy_probe(ctx.cls, lambda: queue.pop(0).copy()))
+    new_pass = getattr(acc, "new_pass", None)
+    total = getattr(acc, "calculate_accumulated", None)
+    if not callable(new_pass) or not callable(total):
+        raise NotApplicable("no new_pass()/calculate_accumulated()")
+    new_pass()
+    for b in batches:
+        acc.calculate(np.zeros(len(b)), np.zeros(len(b)))
+    try:
+        assert_matches(ctx, np.asarray(total(), dtype=np.float64),
+                       np.asarray(np.mean(np.concatenate(batches))), "calculate_accumulated()",
+                       case)
+    except Mismatch as m:
+        m.hint = m.hint or (
+            "calculate_accumulated() divides the number of right samples since new_pass() "
+            "by the number of SAMPLES seen (accumulated_count += len(comparisons)), not "
+            "batches")
+        raise
+    queue.append(batches[1])
+    new_pass()
+    acc.calculate(np.zeros(len(batches[1])), np.zeros(len(batches[1])))
+    try:
+        assert_matches(ctx, np.asarray(total(), dtype=np.float64),
+                       np.asarray(np.mean(batches[1])),
+                       "calculate_accumulated() after a second new_pass()", case)
+    except Mismatch as m:
+        m.hint = ("new_pass() must reset both accumulators: accumulated_sum = 0 and "
+                  "accumulated_count = 0")
+        raise
+
 __all__ = [
     "Context", "Mismatch", "NotApplicable", "Outcome", "evaluate", "numpy_patched",
     "optimizer_kind",

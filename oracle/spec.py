@@ -221,6 +221,43 @@ def loss_base_cases(draw: Any) -> Case:
     return Case(inputs=per, extra={"layers": layers, "second_batch": second})
 
 
+@st.composite
+def accuracy_cases(draw: Any, *, kind: str) -> Case:
+    """Predictions and labels for an accuracy: class indices (sparse, one-hot twin) and a
+    binary pair ``extra["binary"]``; or regression targets, the training targets ``init``
+    sees (``extra["train"]``) and how far each prediction is placed from its target, in
+    units of the precision (``extra["factors"]``: +-0.5 inside, +-2 outside, never on it)."""
+    n = draw(_N)
+    if kind == "regression":
+        o = draw(st.integers(1, 3))
+        train = draw(nst.regression_targets((draw(_N) + 2, o), seeded=FAST))
+        y = draw(nst.regression_targets((n, o), seeded=FAST))
+        factors = draw(st.lists(st.sampled_from([-2.0, -0.5, 0.5, 2.0]), min_size=n * o,
+                                max_size=n * o))
+        return Case(y=y, extra={"train": train, "factors": np.reshape(factors, (n, o))})
+    k = draw(_K)
+    sparse, onehot = draw(nst.labels(n, k, seeded=FAST))
+    predictions, _ = draw(nst.labels(n, k, seeded=FAST))
+    o = draw(st.integers(1, 3))
+    binary_y = draw(nst.binary_targets((n, o), seeded=FAST)).astype(np.int64)
+    binary_p = draw(nst.binary_targets((n, o), seeded=FAST)).astype(np.int64)
+    return Case(inputs=predictions, y=sparse, y_one_hot=onehot,
+                extra={"binary": (binary_p, binary_y)})
+
+
+@st.composite
+def accuracy_base_cases(draw: Any) -> Case:
+    """Two batches of per-sample comparisons (True/False) of different sizes."""
+    first = draw(nst.binary_targets((draw(_N),), seeded=FAST)).astype(bool)
+    second = draw(nst.binary_targets((draw(_N) + 1,), seeded=FAST)).astype(bool)
+    return Case(inputs=first, extra={"second_batch": second})
+
+
+def model_cases() -> st.SearchStrategy[Case]:
+    """The Model is judged on fixed networks and data (oracle.training), not drawn cases."""
+    return st.just(Case())
+
+
 # --------------------------------------------------------------------------- kinks
 
 
@@ -288,11 +325,14 @@ class Spec:
     bounded_output: bool = False  # outputs are probabilities formed from terms >= 1
     known_slips: Callable[[Case], list[tuple[np.ndarray, str]]] | None = None  # wrong
     #              dinputs formulas learners write, each with its explanation
+    base_of: str | None = None  # a base class: the family whose classes derive from it
+    #              (found by structure as their nearest common base defining calculate)
+    precision: bool = False  # an accuracy whose init(y) sets a precision from the targets
 
     def __post_init__(self) -> None:
         families = {
             "dense", "activation", "input", "loss", "combined", "dropout", "optimizer",
-            "loss_base",
+            "loss_base", "accuracy", "accuracy_base", "model",
         }
         if self.family not in families:
             raise ValueError(f"{self.name}: unknown family {self.family!r}")
@@ -409,6 +449,28 @@ def _typical_loss_base(spec: Spec, variant: str) -> Case:
                 extra={"layers": layers, "second_batch": rng.normal(size=(_TYPICAL_N + 3,))})
 
 
+def _typical_accuracy(spec: Spec, variant: str) -> Case:
+    rng = _rng()
+    if spec.precision:
+        y = rng.normal(size=(_TYPICAL_N, 2))
+        factors = np.array([[0.5, 2.0], [-2.0, -0.5], [2.0, 0.5], [-0.5, -2.0]])
+        return Case(y=y, extra={"train": rng.normal(size=(_TYPICAL_N + 3, 2)) * 3.0,
+                                "factors": factors})
+    predictions = np.array([0, 2, 2, 1])
+    return Case(inputs=predictions, y=_LABELS, y_one_hot=nst.one_hot(_LABELS, 3),
+                extra={"binary": (np.array([[1, 0], [0, 0], [1, 1], [0, 1]]),
+                                  np.array([[1, 1], [0, 0], [1, 0], [0, 1]]))})
+
+
+def _typical_accuracy_base(spec: Spec, variant: str) -> Case:
+    return Case(inputs=np.array([True, False, True, True]),
+                extra={"second_batch": np.array([False, False, True, False, True, False, False])})
+
+
+def _typical_model(spec: Spec, variant: str) -> Case:
+    return Case()
+
+
 def typical(spec: Spec, variant: str = "cases") -> Case:
     """A fixed, ordinary case (4 samples, non-square shapes, away from kinks) that every
     check tries first, so that even a run of very few examples covers the common path
@@ -519,7 +581,8 @@ SPECS: dict[str, Spec] = {
             aliases=("linear", "activationlinear", "linearactivation", "identity"),
         ),
         Spec("Loss", "loss_base", ref.Loss, lambda: loss_base_cases(), short="Loss", cost=1.5,
-             typical_case=_typical_loss_base, aliases=("loss", "lossbase", "baseloss")),
+             typical_case=_typical_loss_base, base_of="loss",
+             aliases=("loss", "lossbase", "baseloss")),
         Spec(
             "Loss_CategoricalCrossentropy", "loss", ref.Loss_CategoricalCrossentropy,
             lambda: classification_cases(), grads=("dinputs",), wrt=_DX,
@@ -571,6 +634,19 @@ SPECS: dict[str, Spec] = {
             aliases=("meanabsoluteerror", "lossmeanabsoluteerror", "maeloss", "mae",
                      "meanabsoluteerrorloss"),
         ),
+        Spec("Accuracy", "accuracy_base", ref.Accuracy, lambda: accuracy_base_cases(),
+             short="Accuracy", base_of="accuracy", typical_case=_typical_accuracy_base,
+             aliases=("accuracy", "accuracybase", "baseaccuracy")),
+        Spec("Accuracy_Categorical", "accuracy", ref.Accuracy_Categorical,
+             lambda: accuracy_cases(kind="classes"), short="Acc(categ.)", labels="classes",
+             name_keys=(("accuracy", "categ"), ("accuracy", "class"), ("acc", "categ")),
+             typical_case=_typical_accuracy,
+             aliases=("categoricalaccuracy", "accuracycategorical", "classificationaccuracy")),
+        Spec("Accuracy_Regression", "accuracy", ref.Accuracy_Regression,
+             lambda: accuracy_cases(kind="regression"), short="Acc(regr.)", precision=True,
+             name_keys=(("accuracy", "regress"), ("acc", "regress")),
+             typical_case=_typical_accuracy,
+             aliases=("regressionaccuracy", "accuracyregression")),
         Spec("Optimizer_SGD", "optimizer", ref.Optimizer_SGD,
              lambda: optimizer_cases(kind="sgd"), short="SGD", cost=2.0, optimizer="sgd",
              name_keys=(("sgd",), ("gradientdescent",), ("stochasticgradient",)),
@@ -590,6 +666,11 @@ SPECS: dict[str, Spec] = {
              lambda: optimizer_cases(kind="adam"), short="Adam", cost=1.5, optimizer="adam",
              name_keys=(("adam",),),
              typical_case=_typical_optimizer, aliases=("adam", "optimizeradam", "adamoptimizer")),
+        Spec("Model", "model", ref.Model, model_cases, short="Model", cost=3.0,
+             name_keys=(("model",),), name_excludes=("layer", "loss", "accuracy"),
+             typical_case=_typical_model,
+             aliases=("model", "neuralnetwork", "network", "sequential", "sequentialmodel",
+                      "nnmodel")),
     ]
 }
 

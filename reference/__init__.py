@@ -20,6 +20,7 @@ Example::
     ((2, 3), (4, 2))
 """
 
+from reference.accuracy import Accuracy, Accuracy_Categorical, Accuracy_Regression
 from reference.activations import (
     Activation_Linear,
     Activation_ReLU,
@@ -35,6 +36,7 @@ from reference.losses import (
     Loss_MeanAbsoluteError,
     Loss_MeanSquaredError,
 )
+from reference.model import Model
 from reference.optimizers import (
     Optimizer_Adagrad,
     Optimizer_Adam,
@@ -60,4 +62,8 @@ __all__ = [
     "Optimizer_Adagrad",
     "Optimizer_RMSprop",
     "Optimizer_Adam",
+    "Accuracy",
+    "Accuracy_Categorical",
+    "Accuracy_Regression",
+    "Model",
 ]
