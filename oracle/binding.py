@@ -420,9 +420,14 @@ def _public_methods(obj: Any) -> dict[str, inspect.Signature]:
             continue
         if callable(m) and not isinstance(m, type):
             try:
-                out[name] = inspect.signature(m)
+                sig = inspect.signature(m)
             except (TypeError, ValueError):
                 continue
+            if isinstance(obj, type) and inspect.isfunction(m) and sig.parameters and \
+                    not isinstance(inspect.getattr_static(obj, name, None), staticmethod):
+                # a function of a class: its first parameter is self
+                sig = sig.replace(parameters=list(sig.parameters.values())[1:])
+            out[name] = sig
     return out
 
 
@@ -454,3 +459,68 @@ def update_by_signature(obj: Any, exclude: Sequence[str] = ()) -> str | None:
             if name not in exclude and _required(sig) == 1
             and not _norm(name).startswith(("pre", "post", "get", "set", "load", "save"))]
     return hits[0] if len(hits) == 1 else None
+
+
+def _self_attributes(fn: Any, node_type: type) -> set[str]:
+    """The ``self.<name>`` targets of ``node_type`` statements (Assign, AugAssign) in
+    ``fn``'s source."""
+    tree = _source_tree(fn)
+    out: set[str] = set()
+    if tree is None:
+        return out
+    for node in ast.walk(tree):
+        if isinstance(node, node_type):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                for sub in ast.walk(t):
+                    if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name) \
+                            and sub.value.id == "self":
+                        out.add(sub.attr)
+    return out
+
+
+def _reads(fn: Any) -> set[str]:
+    tree = _source_tree(fn)
+    if tree is None:
+        return set()
+    return {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)
+            and isinstance(n.value, ast.Name) and n.value.id == "self"
+            and isinstance(n.ctx, ast.Load)}
+
+
+def accumulator_methods(obj: Any) -> dict[str, str]:
+    """A loss's or an accuracy's chapter-19 methods under the names it gives them: the book
+    method -> theirs, for ``new_pass``, ``calculate_accumulated`` and
+    ``remember_trainable_layers`` (a loss).  Found by name first (``new_pass``, ``reset``;
+    ``accumulated``, ``cumulat``; ``trainable``, ``remember``), then by what the method does
+    with the sums ``calculate`` adds to (``self.total += ...``): the method taking no argument
+    that sets them (to zero) starts a pass, the one that reads them without setting them
+    reports it."""
+    methods = _public_methods(obj)
+    out: dict[str, str] = {}
+    for book in ("new_pass", "calculate_accumulated", "remember_trainable_layers"):
+        if book in methods:
+            out[book] = book
+    calculate = getattr(obj, "calculate", None)
+    sums = _self_attributes(calculate, ast.AugAssign) if callable(calculate) else set()
+    free = {n: s for n, s in methods.items() if n not in out.values() and n != "calculate"}
+    if "new_pass" not in out:
+        hits = [n for n, s in free.items() if not _required(s) and (
+            any(w in _norm(n) for w in ("newpass", "reset", "clear", "clean", "newepoch"))
+            or (sums and sums <= _self_attributes(getattr(obj, n), ast.Assign)))]
+        if len(hits) == 1:
+            out["new_pass"] = hits[0]
+    if "calculate_accumulated" not in out:
+        hits = [n for n, s in free.items() if n != out.get("new_pass") and not _required(s)
+                and (any(w in _norm(n) for w in ("accumulated", "cumulat", "epoch"))
+                     or (sums and sums <= _reads(getattr(obj, n))
+                         and not sums & _self_attributes(getattr(obj, n), ast.Assign)))]
+        if len(hits) == 1:
+            out["calculate_accumulated"] = hits[0]
+    if "remember_trainable_layers" not in out:
+        hits = [n for n, s in free.items() if _required(s) == 1
+                and any(w in _norm(n + " ".join(s.parameters)) for w in ("trainable",
+                                                                          "remember"))]
+        if len(hits) == 1:
+            out["remember_trainable_layers"] = hits[0]
+    return out

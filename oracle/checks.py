@@ -310,6 +310,10 @@ def _fixed(plan: P.Property, ctx: P.Context, settings: Settings, replay: str) ->
         if _call_not_made(e):
             return CheckResult(plan.name, "error", _format(
                 f"the check could not call the class: {e}", _HOW_TO_MAP, None, replay))
+        if frames.innermost(e) is None:  # no frame of the target's: a bug of ours
+            return CheckResult(plan.name, "error", "internal error of nnfs-oracle in this "
+                               f"check (not a finding about the target): {type(e).__name__}: "
+                               f"{e}")
         return CheckResult(plan.name, "fail", _format(_exception_message(e),
                            _exception_hint(e), None, replay))
     return CheckResult(plan.name, "note", "; ".join(ctx.notes)) if ctx.notes else \

@@ -26,11 +26,12 @@ from oracle.adapt import (
     get_at,
     set_at,
 )
-from oracle.binding import normalise
+from oracle.binding import accumulator_methods, normalise
 from oracle.context import Context, Mismatch, NotApplicable
 from oracle.spec import Case
 
-__all__ = ["DRIVERS", "Driver", "LayerHandle", "Outcome", "build", "evaluate", "functional",
+__all__ = ["DRIVERS", "Driver", "LayerHandle", "Outcome", "accumulator", "build", "evaluate",
+           "functional",
            "run_optimizer", "upstream_for"]
 
 
@@ -75,14 +76,21 @@ def remembers_layers(obj: Any) -> Any:
     return hits[0] if len(hits) == 1 else None
 
 
+def accumulator(obj: Any, book: str) -> Any:
+    """The bound method of a loss or accuracy that plays the book's ``new_pass``,
+    ``calculate_accumulated`` or ``remember_trainable_layers`` (under any name: see
+    :func:`oracle.binding.accumulator_methods`), or None."""
+    name = accumulator_methods(obj).get(book)
+    return getattr(obj, name) if name else None
+
+
 def ready_loss(loss: Any) -> None:
     """Make a loss ready as the book's Model makes it before training: no trainable layers
     remembered yet (a calculate() that always adds the regularization loss has a list to
     read), and its accumulators started (new_pass, chapter 19+, or a reset method)."""
-    remember = remembers_layers(loss)
-    starts = [getattr(loss, n) for n in dir(loss) if not n.startswith("_")
-              and any(w in n.lower() for w in ("new_pass", "newpass", "reset"))
-              and callable(getattr(loss, n, None))]
+    remember = remembers_layers(loss) or accumulator(loss, "remember_trainable_layers")
+    start = accumulator(loss, "new_pass")
+    starts = [start] if start is not None else []
     for step in (lambda: remember([]) if remember is not None else None, *starts):
         if callable(step):
             try:

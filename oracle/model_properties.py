@@ -169,7 +169,8 @@ def each_step_updates_once(ctx: Context, seed: int) -> None:
                         "(self.forward(batch_X, training=True))")
         inits = [e for e in session.events if e.kind == "init" and e.role == "accuracy"]
         X, y, _, _ = T.data_of(session.scenario)
-        if scenario == "regression" and not inits:
+        if scenario == "regression" and not inits and T.initialises_accuracy(ctx.peers,
+                                                                             session.scenario):
             raise Mismatch(f"{where} never calls accuracy.init(y)",
                            hint="train() starts with self.accuracy.init(y): a regression "
                            "accuracy takes its precision from the training targets")
@@ -610,12 +611,15 @@ def network_with_own_parts(ctx: Context, seed: int) -> None:
     expected = _trained(ref_model=True, ctx=ctx, sc=sc, peers={}, X=X, y=y)
     tol = (1e-3, 1e-6) if ctx.patched else (1e-6, 1e-9)  # float32 parts: rounding grows
     #      through 6 Adam steps; float64 parts differ from the reference only in summation
+    raised: Exception | None = None
     try:
         theirs = _trained(ref_model=False, ctx=ctx, sc=sc, peers=own, X=X, y=y)
     except _PartsUnusable as e:
         raise NotApplicable(f"the module's parts cannot be put together as the book's: {e}"
                             ) from None
-    if _close(theirs, expected, tol):
+    except Exception as e:  # a part or the Model raised: which one is found below
+        raised, theirs = e, None
+    if theirs is not None and _close(theirs, expected, tol):
         return
     try:
         with_ref_model = _trained(ref_model=True, ctx=ctx, sc=sc, peers=own, X=X, y=y)
@@ -631,12 +635,15 @@ def network_with_own_parts(ctx: Context, seed: int) -> None:
         if not _close(alone, expected, tol):
             culprits.append(book)
     if with_ref_model is not None and _close(with_ref_model, expected, tol) and not culprits:
+        if raised is not None:
+            raise raised
         raise Mismatch("with the module's own classes, the weights after train() differ from "
                        "the reference network's, although the book's Model with the same "
                        "classes agrees: the Model relies on something of its parts the book's "
                        "interface does not give")
-    ctx.note(f"with the module's own classes the network trains to other weights than the "
-             f"reference's; the parts that make it differ: "
+    what = (f"train() raises {type(raised).__name__}" if raised is not None
+            else "the network trains to other weights than the reference's")
+    ctx.note(f"with the module's own classes {what}; the parts that make it differ: "
              f"{', '.join(culprits) or 'none alone (several together)'} (see their checks)")
 
 

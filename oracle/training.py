@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import difflib
 import inspect
 import io
 import re
@@ -31,8 +32,15 @@ from typing import Any
 import numpy as np
 
 import reference as ref
-from oracle.adapt import Adapter, NotSupported, construct
-from oracle.binding import CallError, method_names, normalise
+from oracle.adapt import _GRAD, _OUTPUT, _PARAMS, Adapter, NotSupported, construct
+from oracle.binding import (
+    CallError,
+    accumulator_methods,
+    hook_by_name,
+    method_names,
+    normalise,
+    update_by_signature,
+)
 from oracle.spec import SPECS
 
 __all__ = ["SCENARIOS", "Scenario", "Session", "Step", "ModelCalls", "kit_parts", "own_parts",
@@ -173,9 +181,33 @@ class Recorder:
                 for d in self.dense]
 
 
+def _spelled(fn: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The Model's keyword arguments under the reference method's own names: a Model
+    written for its own parts may spell them otherwise (include_regularisation)."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return kwargs
+    out = {}
+    for k, v in kwargs.items():
+        if k not in params:
+            close = difflib.get_close_matches(normalise(k), [normalise(p) for p in params],
+                                              n=1, cutoff=0.8)
+            k = next((p for p in params if close and normalise(p) == close[0]), k)
+        if k not in params and isinstance(v, bool):
+            # the one flag of the reference's method (add_regular_loss for
+            # include_regularization)
+            flags = [n for n, p in params.items() if isinstance(p.default, bool)
+                     and n not in kwargs and n not in out]
+            k = flags[0] if len(flags) == 1 else k
+        out[k] = v
+    return out
+
+
 def _recorded(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     def method(self: Any, *args: Any, **kwargs: Any) -> Any:
         rec: Recorder = type(self)._recorder
+        kwargs = _spelled(fn, kwargs)
         if not rec.on:
             return fn(self, *args, **kwargs)
         role = rec.role(self)
@@ -206,6 +238,26 @@ def _recorded(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
 
 _KIT_SERIAL = [0]
 
+# Another spelling of a book attribute -> the book's (dInputs, d_weights, W, outputs ...): a
+# Model written for its own parts reads and writes them so on the kit's.
+_SPELLINGS = {alias: book for book, names in (*_GRAD.items(), *_PARAMS.items(),
+                                              ("output", _OUTPUT))
+              for alias in names if alias != book and len(alias) > 1}
+
+
+def _kit_getattr(self: Any, name: str) -> Any:
+    book = _SPELLINGS.get(name)
+    if book is None or name.startswith("__"):
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+    return getattr(self, book)
+
+
+def _kit_setattr(self: Any, name: str, value: Any) -> None:
+    book = _SPELLINGS.get(name)
+    if book is not None and name not in self.__dict__:
+        name = book
+    object.__setattr__(self, name, value)
+
 
 def kit_class(book: str, peer: type | None, recorder: Recorder) -> type:
     """The reference class of ``book`` with every public method recorded, also a subclass
@@ -213,12 +265,27 @@ def kit_class(book: str, peer: type | None, recorder: Recorder) -> type:
     registered in this module under a unique name, so that pickling a Model that holds it
     (save) finds it."""
     base = SPECS[book].reference
-    body: dict[str, Any] = {"_book": book, "_recorder": recorder}
+    body: dict[str, Any] = {"_book": book, "_recorder": recorder,
+                            "__getattr__": _kit_getattr, "__setattr__": _kit_setattr}
     for name, fn in inspect.getmembers(base, inspect.isfunction):
         if not name.startswith("_"):
             body[name] = _recorded(name, fn)
     _KIT_SERIAL[0] += 1
     qual = f"_Kit{_KIT_SERIAL[0]}_{book}"
+    if peer is not None and isinstance(peer, type):
+        # the module's own names for the book's methods (clean_cumulate for new_pass ...),
+        # so that a Model written for its own parts finds them on the kit's
+        for book_name, theirs in accumulator_methods(peer).items():
+            if theirs != book_name and book_name in body:
+                body[theirs] = body[book_name]
+        theirs_update = update_by_signature(peer, exclude=tuple(body))
+        if theirs_update and "update_params" in body:
+            body[theirs_update] = body["update_params"]
+        for which in ("pre", "post"):
+            theirs_hook = hook_by_name(peer, which)
+            book_name = f"{which}_update_params"
+            if theirs_hook and theirs_hook != book_name and book_name in body:
+                body[theirs_hook] = body[book_name]
     cls: type | None = None
     if peer is not None and peer is not base and isinstance(peer, type):
         try:
@@ -582,6 +649,12 @@ def train_session(cls: type, peers: dict[str, type], scenario: Scenario,
     set_weights(parts, scenario, init)
     X, y, Xv, yv = data_of(scenario)
     notes: list[str] = []
+    if not initialises_accuracy(peers, scenario):
+        # the module's accuracy has no init(y) (its precision is made otherwise), so its
+        # Model cannot be expected to call it: the kit's is initialised here
+        rec.on = False
+        parts.accuracy.init(y.copy())
+        rec.on = True
     with module_names(cls, parts.classes, peers):
         model = make_model(cls, parts, notes)
         rec.events.clear()
@@ -594,6 +667,13 @@ def train_session(cls: type, peers: dict[str, type], scenario: Scenario,
                       steps_of(rec.events, final, scenario), init, final, model, parts, notes)
     _SESSIONS[key] = session
     return session
+
+
+def initialises_accuracy(peers: dict[str, type], scenario: Scenario) -> bool:
+    """Does the module's accuracy (if it has one) take the training labels by init(y), as
+    the book's does, so that its Model must call it?"""
+    peer = peers.get(scenario.accuracy[0])
+    return not isinstance(peer, type) or callable(getattr(peer, "init", None))
 
 
 # --------------------------------------------------------------------------- the replay
