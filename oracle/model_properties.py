@@ -300,6 +300,11 @@ def reported_values_are_the_epochs(ctx: Context, seed: int) -> None:
                   and e.role == "accuracy"]
     running = _running(replayed, per)
     for totals, label in ((loss_totals, "loss"), (acc_totals, "accuracy")):
+        if 0 < len(totals) < session.epochs:
+            raise Mismatch(f"{where} reports the accumulated {label} {len(totals)} times for "
+                           f"{session.epochs} epochs",
+                           hint="the epoch's summary (calculate_accumulated() and its print) "
+                           "belongs inside the epoch loop, after the loop over the steps")
         if len(totals) != session.epochs:
             continue
         for e, event in enumerate(totals):
@@ -348,14 +353,28 @@ def _printed_training(session: T.Session, replayed: T.Replayed,
         legit["data"].append(data)
         legit["reg"].append(reg)
         legit["acc"].append(acc)
+    steps = len(replayed.losses)
     lines = [ln for ln in session.printed.splitlines() if "valid" not in ln.lower()]
     for p in T.printed_numbers("\n".join(lines)):
-        if any(T.printed_matches(p, v) for v in legit[p.label]):
+        words = p.line.lower()
+        # a step's line shows that step; an epoch's summary line shows the epoch
+        candidates = legit[p.label]
+        if "step" in words or "batch" in words:
+            candidates = candidates[:steps]
+        elif "train" in words or "epoch" in words:
+            candidates = candidates[steps:]
+        if any(T.printed_matches(p, v) for v in candidates):
             continue
         what = {"loss": "loss", "data": "data loss", "reg": "regularization loss",
                 "acc": "accuracy"}[p.label]
         hint = ""
-        if p.label == "loss" and any(T.printed_matches(p, v) for v in legit["data"]):
+        if candidates is not legit[p.label] and any(T.printed_matches(p, v)
+                                                    for v in legit[p.label]):
+            hint = ("the epoch's summary shows one batch's value: report the values "
+                    "accumulated over the epoch (calculate_accumulated()), each batch weighted "
+                    "by its size" if candidates[0:1] == legit[p.label][steps:steps + 1] else
+                    "a step's line shows another step's or the epoch's value")
+        elif p.label == "loss" and any(T.printed_matches(p, v) for v in legit["data"]):
             hint = ("the printed loss leaves out the regularization loss: loss = data_loss + "
                     "regularization_loss")
         elif any(T.printed_matches(p, v) for pair in running for v in
@@ -395,7 +414,9 @@ def _dropout_on(rec: T.Recorder) -> bool:
 def evaluate_reports_the_whole_set(ctx: Context, seed: int) -> None:
     """evaluate(X, y, batch_size=...) runs every validation sample once with training=False
     (dropout off), starts from new_pass(), and reports the loss (without regularization) and
-    accuracy over all samples, each batch weighted by its size; it changes no weight."""
+    accuracy over all samples, each batch weighted by its size; it changes no weight.  The
+    validation train() runs per epoch covers every validation sample alike."""
+    _validation_in_training(ctx)
     for scenario in ("classes", "regression"):
         sc = T.SCENARIOS[scenario]
         X, y, Xv, yv = T.data_of(sc)
@@ -461,6 +482,34 @@ def _check_totals(rec: T.Recorder, where: str, loss: float, acc: float, returned
                 f"{value:.8g}; expected {expected:.8g}",
                 hint="" if passes else f"evaluate() starts with self.{role}.new_pass(): "
                 "without it, what was accumulated before is counted in")
+
+
+def _validation_in_training(ctx: Context) -> None:
+    """train(..., validation_data=...) runs the whole validation set, every sample as often
+    as any other (once per epoch in the book), with training=False."""
+    session = _session(ctx, "classes", T.BATCH, validation=True)
+    _, _, Xv, _ = T.data_of(session.scenario)
+    step_starts = {id(step.events[0]) for step in session.steps}
+    used: list[int] = []
+    for e in session.events:
+        if e.kind != "forward" or e.role != "L0" or id(e) in step_starts:
+            continue
+        rows = _rows(Xv, e.args[0])
+        if -1 in rows:
+            continue
+        used.extend(rows)
+        if e.training:
+            raise Mismatch("train(..., validation_data=...) runs the validation data with "
+                           "training=True", hint="validation runs forward with training=False")
+    if not used:
+        return  # a Model that validates only when asked (evaluate) is judged there
+    counts = [used.count(i) for i in range(len(Xv))]
+    if len(set(counts)) != 1:
+        raise Mismatch(
+            f"train(X, y, epochs={T.EPOCHS}, batch_size={T.BATCH}, validation_data=(X_val, "
+            f"y_val)) runs the {len(Xv)} validation samples unequally: counts {counts}",
+            hint="the validation inside train() goes through every validation batch: "
+            "self.evaluate(*validation_data, batch_size=batch_size), with its own step count")
 
 
 @check("predict", _families("model"), fixed=True)
@@ -542,6 +591,7 @@ def parameters_round_trip(ctx: Context, seed: int) -> None:
             path = os.path.join(tmp, "model.model")
             model("save", path)
             changed = [k for k, v in state.items() if _state(parts).get(k) != v]
+            _saved_without_data(path)
             if changed:
                 raise Mismatch(f"save() changed the model it saved: {', '.join(changed[:4])}",
                                hint="save a copy: model = copy.deepcopy(self), and strip that "
@@ -559,6 +609,29 @@ def parameters_round_trip(ctx: Context, seed: int) -> None:
                                rtol=_WEIGHT_RTOL, atol=_WEIGHT_ATOL):
                 raise Mismatch("the model load() returns predicts differently from the model "
                                "save() wrote")
+
+
+_DATA = ("inputs", "output", "dinputs", "dweights", "dbiases")
+
+
+def _saved_without_data(path: str) -> None:
+    """The model file holds the network, not the last batch's data and gradients (the book's
+    save() strips them from the copy it pickles)."""
+    import pickle
+
+    with open(path, "rb") as f:
+        saved = pickle.load(f)
+    kept = []
+    for value in vars(saved).values():
+        for obj in value if isinstance(value, list) else []:
+            kept.extend(f"{type(obj).__name__}.{k}" for k in _DATA
+                        if k in getattr(obj, "__dict__", {}))
+    if kept:
+        raise Mismatch(f"the file save() writes still holds {', '.join(kept[:4])}"
+                       f"{' ...' if len(kept) > 4 else ''}: the last batch's data and gradients",
+                       hint="pickle the cleaned copy: model = copy.deepcopy(self); remove "
+                       "inputs, output, dinputs, dweights, dbiases from model's layers; "
+                       "pickle.dump(model, f)")
 
 
 def _state(parts: T.Parts) -> dict[str, Any]:

@@ -1195,7 +1195,21 @@ def predictions_match_reference(ctx: Context, case: Case) -> None:
     # the other: both are sound, so keep the drawn outputs off it
     outputs = np.where(np.abs(outputs - 0.5) < 1e-9, 0.25, outputs)
     ad = build(ctx, ctx.cls, case)
-    fn = ad.method(*_PREDICTIONS)
+    try:
+        fn = ad.method(*_PREDICTIONS)
+    except NotApplicable:
+        from oracle.spec import SPECS
+
+        others = [c.__name__ for b, c in ctx.peers.items() if b != ctx.spec.name
+                  and SPECS[b].output_layer and isinstance(c, type)
+                  and any(callable(getattr(c, n, None)) for n in _PREDICTIONS)]
+        if not others or not ctx.spec.output_layer:
+            raise
+        raise Mismatch(f"{ctx.cls.__name__} has no predictions() method, though "
+                       f"{', '.join(others)} of the same module do: a Model with this output "
+                       "layer fails when it asks it for predictions",
+                       hint="define predictions(self, outputs) inside the class (an "
+                       "indentation slip makes it a module-level function)") from None
     got = fn(outputs.copy())
     expected = np.asarray(ref.predictions(outputs.copy()))
     if expected.dtype.kind in "iub":
@@ -1302,6 +1316,7 @@ def _compare(ctx: Context, case: Case, acc: Any, predictions: np.ndarray, y: np.
     calculate = getattr(acc, "calculate", None)
     if not callable(calculate):
         raise NotApplicable("no compare() and no calculate()")
+    _new_pass(acc)
     got = calculate(predictions.copy(), y.copy())
     assert_matches(ctx, np.asarray(got, dtype=np.float64), np.asarray(np.mean(expected)),
                    what.replace("compare", "calculate"), case)
@@ -1315,6 +1330,9 @@ def compare_matches_reference(ctx: Context, case: Case) -> None:
     precision ``std(y_train) / 250`` that ``init(y_train)`` sets."""
     if ctx.spec.precision:
         acc = _accuracy(ctx, ctx.cls)
+        if not callable(getattr(acc, "init", None)):
+            raise NotApplicable("no init(y): the precision is not set from the training "
+                                "targets as the book's is")
         acc.init(np.array(case.extra["train"], copy=True))
         _regression_pattern(ctx, case, acc, float(np.std(case.extra["train"]) / 250))
         return
@@ -1352,6 +1370,8 @@ def precision_is_set_once(ctx: Context, case: Case) -> None:
     """init(y) sets the precision from the training targets (std(y) / 250) the first time
     only; init(y2) keeps it; init(y2, reinit=True) recomputes it from y2."""
     acc = _accuracy(ctx, ctx.cls)
+    if not callable(getattr(acc, "init", None)):
+        raise NotApplicable("no init(y)")
     train = np.asarray(case.extra["train"], dtype=np.float64)
     other = train * 3.0 + 1.0  # another spread: another precision
     acc.init(train.copy())
@@ -1426,22 +1446,37 @@ def _accuracy_probe(cls: type, comparisons: Callable[[], np.ndarray]) -> type:
 
     body: dict[str, Any] = {n: unused for n in getattr(cls, "__abstractmethods__", ())}
     body["compare"] = compare
+    # calculate() may ask for the comparisons under another name (compare_predictions)
+    import re
+
+    try:
+        import inspect
+
+        source = inspect.getsource(cls.calculate)  # type: ignore[attr-defined]
+    except (OSError, TypeError, AttributeError):
+        source = ""
+    for name in set(re.findall(r"self\.(\w*compar\w*)\s*\(", source)):
+        body[name] = compare
     return type("_Probe", (cls,), body)
 
 
 @check("calculate", _families("accuracy_base"))
 def accuracy_base_calculate_is_the_mean(ctx: Context, case: Case) -> None:
     """Accuracy.calculate() returns the mean of what compare() returns."""
-    c = np.asarray(case.inputs)
-    acc = construct(_accuracy_probe(ctx.cls, c.copy))
+    batches = [np.asarray(case.inputs), np.asarray(case.extra["second_batch"])]
+    queue = list(batches)
+    acc = construct(_accuracy_probe(ctx.cls, lambda: queue.pop(0).copy()))
     _new_pass(acc)
-    got = acc.calculate(np.zeros(len(c)), np.zeros(len(c)))
-    try:
-        assert_matches(ctx, np.asarray(got, dtype=np.float64), np.asarray(np.mean(c)),
-                       "calculate() (mean of the comparisons)", case)
-    except Mismatch as m:
-        m.hint = m.hint or "accuracy = np.mean(comparisons): the fraction of right samples"
-        raise
+    for k, c in enumerate(batches):  # the second: after a batch was accumulated
+        got = acc.calculate(np.zeros(len(c)), np.zeros(len(c)))
+        try:
+            assert_matches(ctx, np.asarray(got, dtype=np.float64), np.asarray(np.mean(c)),
+                           f"calculate() of batch {k + 1} (the mean of its comparisons)", case)
+        except Mismatch as m:
+            m.hint = m.hint or ("calculate() returns this batch's accuracy, "
+                                "np.mean(comparisons), not the running one" if k else
+                                "accuracy = np.mean(comparisons): the fraction of right samples")
+            raise
 
 
 @check("calculate_accumulated", _families("accuracy_base"), examples=0.5)

@@ -328,6 +328,8 @@ class Spec:
     base_of: str | None = None  # a base class: the family whose classes derive from it
     #              (found by structure as their nearest common base defining calculate)
     precision: bool = False  # an accuracy whose init(y) sets a precision from the targets
+    output_layer: bool = False  # an activation a Model's last layer usually is (its
+    #              predictions() are what the accuracy compares)
 
     def __post_init__(self) -> None:
         families = {
@@ -558,6 +560,7 @@ SPECS: dict[str, Spec] = {
             name_keys=(("softmax",),),
             name_excludes=("loss", "cce", "crossentropy", "entropy", "classifier"),
             short="Softmax", typical_case=_typical_activation, known_slips=_softmax_slips,
+            output_layer=True,
             bounded_output=True, hints={"non_finite": _OVERFLOW_SOFTMAX},
             aliases=("softmax", "activationsoftmax", "softmaxactivation"),
         ),
@@ -568,6 +571,7 @@ SPECS: dict[str, Spec] = {
             stability=lambda: activation_cases(large=True),
             name_keys=(("sigmoid",),), name_excludes=("loss", "bce", "entropy"),
             short="Sigmoid", typical_case=_typical_activation, known_slips=_sigmoid_slips,
+            output_layer=True,
             bounded_output=True,
             hints={"non_finite": "an overflow: exp of a large input (1 / (1 + np.exp(-inputs)) "
                    "is safe as it is)"},
@@ -577,7 +581,7 @@ SPECS: dict[str, Spec] = {
             "Activation_Linear", "activation", ref.Activation_Linear,
             lambda: activation_cases(), grads=("dinputs",), wrt=_DX, separable={"inputs": "rows"},
             name_keys=(("linear",),), name_excludes=("layer", "dense", "loss"),
-            short="Linear", typical_case=_typical_activation,
+            short="Linear", typical_case=_typical_activation, output_layer=True,
             aliases=("linear", "activationlinear", "linearactivation", "identity"),
         ),
         Spec("Loss", "loss_base", ref.Loss, lambda: loss_base_cases(), short="Loss", cost=1.5,

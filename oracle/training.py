@@ -18,6 +18,7 @@ is judged on what it did, not on how the book spells it.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import copy
 import difflib
@@ -25,6 +26,7 @@ import inspect
 import io
 import re
 import sys
+import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -196,10 +198,13 @@ def _spelled(fn: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
             k = next((p for p in params if close and normalise(p) == close[0]), k)
         if k not in params and isinstance(v, bool):
             # the one flag of the reference's method (add_regular_loss for
-            # include_regularization)
+            # include_regularization); a flag of the module's own the book's method does not
+            # have (validation=True) changes nothing the book's parts do
             flags = [n for n, p in params.items() if isinstance(p.default, bool)
                      and n not in kwargs and n not in out]
-            k = flags[0] if len(flags) == 1 else k
+            if len(flags) != 1:
+                continue
+            k = flags[0]
         out[k] = v
     return out
 
@@ -275,9 +280,23 @@ def kit_class(book: str, peer: type | None, recorder: Recorder) -> type:
     if peer is not None and isinstance(peer, type):
         # the module's own names for the book's methods (clean_cumulate for new_pass ...),
         # so that a Model written for its own parts finds them on the kit's
-        for book_name, theirs in accumulator_methods(peer).items():
+        roles = accumulator_methods(peer)
+        for name in _returns_pairs(peer, roles):
+            if name in body:
+                body[name] = _as_pair(body[name])
+        for book_name, theirs in roles.items():
             if theirs != book_name and book_name in body:
                 body[theirs] = body[book_name]
+        for theirs_name in _public_names(peer):
+            # a method of the module's named close to one of the book's (prediction for
+            # predictions, calculate_acc for calculate_accumulated)
+            if theirs_name in body or theirs_name in vars(base):
+                continue
+            close = difflib.get_close_matches(theirs_name, [n for n in body if not
+                                                            n.startswith("_")], n=1,
+                                              cutoff=0.85)
+            if close:
+                body[theirs_name] = body[close[0]]
         theirs_update = update_by_signature(peer, exclude=tuple(body))
         if theirs_update and "update_params" in body:
             body[theirs_update] = body["update_params"]
@@ -300,6 +319,41 @@ def kit_class(book: str, peer: type | None, recorder: Recorder) -> type:
     cls.__qualname__ = qual
     globals()[qual] = cls
     return cls
+
+
+def _public_names(cls: type) -> list[str]:
+    return [n for n in dir(cls) if not n.startswith("_") and callable(getattr(cls, n, None))]
+
+
+def _returns_pairs(cls: type, roles: dict[str, str]) -> set[str]:
+    """The methods (calculate, calculate_accumulated, under the module's names ``roles``)
+    of the module's class whose every return gives a pair (data loss, regularization loss),
+    with or without the flag: a Model written for them unpacks two values from every
+    call."""
+    out = set()
+    for name in ("calculate", "calculate_accumulated"):
+        fn = getattr(cls, roles.get(name, name), None)
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(fn))) if callable(fn) else None
+        except (OSError, TypeError, SyntaxError):
+            tree = None
+        if tree is None:
+            continue
+        returns = [n for n in ast.walk(tree) if isinstance(n, ast.Return)]
+        if returns and all(isinstance(r.value, ast.Tuple) and len(r.value.elts) == 2
+                           for r in returns):
+            out.add(name)
+    return out
+
+
+def _as_pair(method: Callable[..., Any]) -> Callable[..., Any]:
+    def pair(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = method(self, *args, **kwargs)
+        return result if isinstance(result, tuple) else (result, 0.0)
+
+    pair.__name__ = method.__name__
+    pair.__signature__ = inspect.signature(method)  # type: ignore[attr-defined]
+    return pair
 
 
 def _make(kit: type, peer: type | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -721,7 +775,9 @@ def replay(scenario: Scenario, initial: list[tuple[np.ndarray, np.ndarray]],
         out.regularization.append(float(parts.loss.regularization_loss()))
         predictions = parts.layers[-1].predictions(output)
         out.comparisons.append(np.asarray(parts.accuracy.compare(predictions, step.y)))
-        if step.shortcut:
+        # the book's shortcut (equal gradients to rounding) where it applies, and only there
+        if step.shortcut and scenario.layers[-1][0] == "Activation_Softmax" and \
+                scenario.loss == "Loss_CategoricalCrossentropy":
             combined = ref.Activation_Softmax_Loss_CategoricalCrossentropy()
             combined.backward(output, step.y)
             d = combined.dinputs
@@ -768,7 +824,7 @@ def reference_evaluation(scenario: Scenario, weights: list[tuple[np.ndarray, np.
 
 # --------------------------------------------------------------------------- printed numbers
 
-_NUMBER = re.compile(r"([A-Za-z_][A-Za-z_ ]*?)\s*[:=]\s*([-+]?(?:\d+\.\d*|\.\d+|\d+)"
+_NUMBER = re.compile(r"([A-Za-z_][A-Za-z_ ]*?)\s*[:=]?\s*([-+]?(?:\d+\.\d*|\.\d+|\d+)"
                      r"(?:[eE][-+]?\d+)?)(%?)")
 
 
