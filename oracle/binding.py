@@ -490,8 +490,8 @@ def _reads(fn: Any) -> set[str]:
 
 def accumulator_methods(obj: Any) -> dict[str, str]:
     """A loss's or an accuracy's chapter-19 methods under the names it gives them: the book
-    method -> theirs, for ``new_pass``, ``calculate_accumulated`` and
-    ``remember_trainable_layers`` (a loss).  Found by name first (``new_pass``, ``reset``;
+    method -> theirs, for ``new_pass``, ``calculate_accumulated``, ``init`` (an accuracy)
+    and ``remember_trainable_layers`` (a loss).  Found by name first (``new_pass``, ``reset``;
     ``accumulated``, ``cumulat``; ``trainable``, ``remember``), then by what the method does
     with the sums ``calculate`` adds to (``self.total += ...``): the method taking no argument
     that sets them (to zero) starts a pass, the one that reads them without setting them
@@ -517,6 +517,12 @@ def accumulator_methods(obj: Any) -> dict[str, str]:
                          and not sums & _self_attributes(getattr(obj, n), ast.Assign)))]
         if len(hits) == 1:
             out["calculate_accumulated"] = hits[0]
+    if "init" in methods:
+        out["init"] = "init"
+    else:  # an accuracy's init(y) as initialize(y), init_precision(y) ...
+        hits = [n for n, s in free.items() if _norm(n).startswith("init") and _required(s) == 1]
+        if len(hits) == 1:
+            out["init"] = hits[0]
     if "remember_trainable_layers" not in out:
         hits = [n for n, s in free.items() if _required(s) == 1
                 and any(w in _norm(n + " ".join(s.parameters)) for w in ("trainable",

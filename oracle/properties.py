@@ -1330,10 +1330,11 @@ def compare_matches_reference(ctx: Context, case: Case) -> None:
     precision ``std(y_train) / 250`` that ``init(y_train)`` sets."""
     if ctx.spec.precision:
         acc = _accuracy(ctx, ctx.cls)
-        if not callable(getattr(acc, "init", None)):
+        init = accumulator(acc, "init")
+        if init is None:
             raise NotApplicable("no init(y): the precision is not set from the training "
                                 "targets as the book's is")
-        acc.init(np.array(case.extra["train"], copy=True))
+        init(np.array(case.extra["train"], copy=True))
         _regression_pattern(ctx, case, acc, float(np.std(case.extra["train"]) / 250))
         return
     acc = _accuracy(ctx, ctx.cls)
@@ -1360,7 +1361,7 @@ def compare_matches_reference(ctx: Context, case: Case) -> None:
 
 
 def _init(acc: Any, y: Any, **kw: Any) -> None:
-    init = getattr(acc, "init", None)
+    init = accumulator(acc, "init")
     if callable(init):
         init(np.array(y, copy=True), **kw)
 
@@ -1370,18 +1371,19 @@ def precision_is_set_once(ctx: Context, case: Case) -> None:
     """init(y) sets the precision from the training targets (std(y) / 250) the first time
     only; init(y2) keeps it; init(y2, reinit=True) recomputes it from y2."""
     acc = _accuracy(ctx, ctx.cls)
-    if not callable(getattr(acc, "init", None)):
+    init = accumulator(acc, "init")
+    if init is None:
         raise NotApplicable("no init(y)")
     train = np.asarray(case.extra["train"], dtype=np.float64)
     other = train * 3.0 + 1.0  # another spread: another precision
-    acc.init(train.copy())
+    init(train.copy())
     p1 = float(np.std(train) / 250)
     try:
         _regression_pattern(ctx, case, acc, p1)
     except Mismatch as m:
         m.hint = m.hint or "precision = np.std(y) / 250, from the targets init(y) is given"
         raise
-    acc.init(other.copy())
+    init(other.copy())
     try:
         _regression_pattern(ctx, case, acc, p1)
     except Mismatch as m:
@@ -1391,7 +1393,7 @@ def precision_is_set_once(ctx: Context, case: Case) -> None:
                   "whatever data comes next)")
         raise
     try:
-        acc.init(other.copy(), reinit=True)
+        init(other.copy(), reinit=True)
     except TypeError as e:
         raise NotApplicable(f"init() takes no reinit flag ({e})") from None
     try:

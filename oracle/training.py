@@ -727,7 +727,7 @@ def initialises_accuracy(peers: dict[str, type], scenario: Scenario) -> bool:
     """Does the module's accuracy (if it has one) take the training labels by init(y), as
     the book's does, so that its Model must call it?"""
     peer = peers.get(scenario.accuracy[0])
-    return not isinstance(peer, type) or callable(getattr(peer, "init", None))
+    return not isinstance(peer, type) or "init" in accumulator_methods(peer)
 
 
 # --------------------------------------------------------------------------- the replay
