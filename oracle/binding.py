@@ -470,9 +470,10 @@ def _self_attributes(fn: Any, node_type: type) -> set[str]:
         return out
     for node in ast.walk(tree):
         if isinstance(node, node_type):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            targets = node.targets if isinstance(node, ast.Assign) else [
+                getattr(node, "target", None)]
             for t in targets:
-                for sub in ast.walk(t):
+                for sub in ast.walk(t) if t is not None else ():
                     if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name) \
                             and sub.value.id == "self":
                         out.add(sub.attr)

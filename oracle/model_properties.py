@@ -596,8 +596,8 @@ def parameters_round_trip(ctx: Context, seed: int) -> None:
                 raise Mismatch(f"save() changed the model it saved: {', '.join(changed[:4])}",
                                hint="save a copy: model = copy.deepcopy(self), and strip that "
                                "copy's data and gradients, not the live model's")
-            load = getattr(type(model.obj), "load", None)
-            loaded = load(path) if isinstance(
+            load: Any = getattr(type(model.obj), "load", None)
+            loaded = load(path) if callable(load) and isinstance(
                 vars(type(model.obj)).get("load"), (staticmethod, classmethod)) else \
                 model("load", path)
             if loaded is None:
@@ -621,7 +621,7 @@ def _saved_without_data(path: str) -> None:
 
     with open(path, "rb") as f:
         saved = pickle.load(f)
-    kept = []
+    kept: list[str] = []
     for value in vars(saved).values():
         for obj in value if isinstance(value, list) else []:
             kept.extend(f"{type(obj).__name__}.{k}" for k in _DATA

@@ -362,7 +362,8 @@ def _make(kit: type, peer: type | None, args: tuple[Any, ...], kwargs: dict[str,
     obj = kit(*args, **kwargs)
     if peer is not None and isinstance(obj, peer):
         try:
-            theirs = construct(peer, *args, book=SPECS[kit._book].reference, **kwargs)
+            book: str = kit.__dict__["_book"]
+            theirs = construct(peer, *args, book=SPECS[book].reference, **kwargs)
             extra = {k: v for k, v in vars(theirs).items() if k not in vars(obj)}
             obj.__dict__.update(extra)
         except Exception:  # the module's constructor is judged elsewhere

@@ -34,9 +34,9 @@ def header(path: Path) -> dict[str, str]:
         )[:2000]
     out: dict[str, str] = {}
     for key in ("corpus", "culprit", "bug", "map"):
-        m = re.search(rf"^#?\s*{key}:\s*(.+)$", text, flags=re.M)
-        if m:
-            out[key] = m.group(1).strip()
+        found = [m.strip() for m in re.findall(rf"^#?\s*{key}:\s*(.+)$", text, flags=re.M)]
+        if found:  # several map lines are one mapping
+            out[key] = ", ".join(found) if key == "map" else found[0]
     return out
 
 

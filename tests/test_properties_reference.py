@@ -64,7 +64,8 @@ SOFTMAX_SPECS = specs_where(
     lambda s: s.name in ("Activation_Softmax", "Activation_Softmax_Loss_CategoricalCrossentropy")
 )
 BACKWARD_SPECS = specs_where(lambda s: s.family in ("dense", "activation", "dropout"))
-ARRAY_SPECS = specs_where(lambda s: s.family not in ("optimizer", "loss_base"))
+ARRAY_SPECS = specs_where(lambda s: s.family not in ("optimizer", "loss_base", "accuracy",
+                                                    "accuracy_base", "model"))
 KINKED_SPECS = specs_where(lambda s: s.kinks is not None)
 LOSS_BASE_SPECS = specs_where(lambda s: s.family == "loss_base")
 SEPARABLE = [

@@ -51,7 +51,7 @@ def _f64(array: Any, shape: tuple[int, ...]) -> None:
 
 
 def test_all_exports_exist() -> None:
-    assert len(reference.__all__) == 17
+    assert len(reference.__all__) == 21
     for name in reference.__all__:
         assert isinstance(getattr(reference, name), type), name
 
