@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from oracle import training as T
+from oracle.binding import CallError
 from oracle.context import Context, Mismatch, NotApplicable
 from oracle.properties import _families, check
 
@@ -35,6 +36,17 @@ def _session(ctx: Context, scenario: str, batch: int | None, **kw: Any) -> T.Ses
         if n not in ctx.adaptations:
             ctx.adaptations.append(n)
     return session
+
+
+def _batch(ctx: Context, book: str = "train") -> int | None:
+    """The batch size the checks train (evaluate, predict) with: ``BATCH``, or None for a
+    chapter-18 Model whose method takes no batch size (said once)."""
+    if T.takes_batches(ctx.cls, book):
+        return T.BATCH
+    note = f"Model.{book}() takes no batch size: checked with one batch of everything"
+    if note not in ctx.adaptations:
+        ctx.adaptations.append(note)
+    return None
 
 
 def _rows(X: np.ndarray, batch: Any) -> list[int]:
@@ -66,7 +78,7 @@ def every_sample_once_per_epoch(ctx: Context, seed: int) -> None:
     """Each epoch of train() is ceil(N / batch_size) steps (one without batch_size) whose
     batches hold every training sample exactly once, each at most batch_size samples, each
     sample with its own label; nothing else is trained on."""
-    for batch in (T.BATCH, None):
+    for batch in dict.fromkeys((_batch(ctx), None)):
         session = _session(ctx, "classes", batch)
         X, y, _, _ = T.data_of(session.scenario)
         n, per = len(X), _steps_per_epoch(len(X), batch)
@@ -128,8 +140,8 @@ def each_step_updates_once(ctx: Context, seed: int) -> None:
     (every layer with weights) and post_update_params() once, in that order, so that a
     learning-rate decay follows the steps; train() calls accuracy.init(y) with its labels."""
     for scenario in ("classes", "regression"):
-        session = _session(ctx, scenario, T.BATCH)
-        where = _where(scenario, T.BATCH)
+        session = _session(ctx, scenario, _batch(ctx))
+        where = _where(scenario, _batch(ctx))
         dense = [f"L{i}" for i in session.scenario.dense]
         for k, step in enumerate(session.steps):
             kinds = [(e.kind, e.role) for e in step.events]
@@ -225,8 +237,9 @@ def weights_follow_the_replay(ctx: Context, seed: int) -> None:
     batch, labels and dropout masks: forward, loss, backward through every layer (or the
     combined softmax/cross-entropy shortcut), one optimizer step (classification with L2
     and dropout and Adam, binary with SGD and momentum, regression with RMSprop)."""
-    for scenario, batch in (("classes", T.BATCH), ("classes", None), ("binary", T.BATCH),
-                            ("regression", T.BATCH)):
+    b = _batch(ctx)
+    for scenario, batch in dict.fromkeys((("classes", b), ("classes", None), ("binary", b),
+                                          ("regression", b))):
         session = _session(ctx, scenario, batch)
         _, y, _, _ = T.data_of(session.scenario)
         replayed = T.replay(session.scenario, session.initial, session.steps, y)
@@ -286,14 +299,15 @@ def reported_values_are_the_epochs(ctx: Context, seed: int) -> None:
     start), the loss with the regularization loss; each step's printed loss and accuracy
     are that step's.  Read from calculate_accumulated() where the Model calls it, and from
     the numbers it prints."""
-    session = _session(ctx, "classes", T.BATCH)
+    batch = _batch(ctx)
+    session = _session(ctx, "classes", batch)
     X, y, _, _ = T.data_of(session.scenario)
-    per = _steps_per_epoch(len(X), T.BATCH)
+    per = _steps_per_epoch(len(X), batch)
     if len(session.steps) != session.epochs * per:
         raise NotApplicable("the steps are not the book's (see train.batches)")
     replayed = T.replay(session.scenario, session.initial, session.steps, y)
     epochs = _epoch_expectations(session, replayed)
-    where = _where("classes", T.BATCH)
+    where = _where("classes", batch)
     loss_totals = [e for e in session.events if e.kind == "calculate_accumulated"
                    and e.role == "loss"]
     acc_totals = [e for e in session.events if e.kind == "calculate_accumulated"
@@ -420,7 +434,7 @@ def evaluate_reports_the_whole_set(ctx: Context, seed: int) -> None:
     for scenario in ("classes", "regression"):
         sc = T.SCENARIOS[scenario]
         X, y, Xv, yv = T.data_of(sc)
-        for batch in (T.BATCH, None):
+        for batch in dict.fromkeys((_batch(ctx, "evaluate"), None)):
             model, parts, rec = _fresh(ctx, scenario)
             if not model.has("evaluate"):
                 raise NotApplicable("no evaluate()")
@@ -487,7 +501,11 @@ def _check_totals(rec: T.Recorder, where: str, loss: float, acc: float, returned
 def _validation_in_training(ctx: Context) -> None:
     """train(..., validation_data=...) runs the whole validation set, every sample as often
     as any other (once per epoch in the book), with training=False."""
-    session = _session(ctx, "classes", T.BATCH, validation=True)
+    batch = _batch(ctx)
+    try:
+        session = _session(ctx, "classes", batch, validation=True)
+    except CallError:
+        return  # train() takes no validation data (the chapter-18 form)
     _, _, Xv, _ = T.data_of(session.scenario)
     step_starts = {id(step.events[0]) for step in session.steps}
     used: list[int] = []
@@ -502,11 +520,13 @@ def _validation_in_training(ctx: Context) -> None:
             raise Mismatch("train(..., validation_data=...) runs the validation data with "
                            "training=True", hint="validation runs forward with training=False")
     if not used:
-        return  # a Model that validates only when asked (evaluate) is judged there
+        raise Mismatch("train(..., validation_data=(X_val, y_val)) never runs the validation "
+                       "data", hint="after each epoch: self.evaluate(*validation_data, "
+                       "batch_size=batch_size)")
     counts = [used.count(i) for i in range(len(Xv))]
     if len(set(counts)) != 1:
         raise Mismatch(
-            f"train(X, y, epochs={T.EPOCHS}, batch_size={T.BATCH}, validation_data=(X_val, "
+            f"train(X, y, epochs={T.EPOCHS}, batch_size={batch}, validation_data=(X_val, "
             f"y_val)) runs the {len(Xv)} validation samples unequally: counts {counts}",
             hint="the validation inside train() goes through every validation batch: "
             "self.evaluate(*validation_data, batch_size=batch_size), with its own step count")
@@ -519,7 +539,7 @@ def predict_returns_every_output(ctx: Context, seed: int) -> None:
     sc = T.SCENARIOS["classes"]
     _, _, Xv, _ = T.data_of(sc)
     expected = T.reference_outputs(sc, T.initial_weights(sc), Xv)
-    for batch in (T.BATCH, 3, None):
+    for batch in dict.fromkeys((T.BATCH, 3, None) if _batch(ctx, "predict") else (None,)):
         model, parts, rec = _fresh(ctx, "classes")
         if not model.has("predict"):
             raise NotApplicable("no predict()")

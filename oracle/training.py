@@ -46,7 +46,7 @@ from oracle.binding import (
 from oracle.spec import SPECS
 
 __all__ = ["SCENARIOS", "Scenario", "Session", "Step", "ModelCalls", "kit_parts", "own_parts",
-           "replay", "train_session"]
+           "replay", "takes_batches", "train_session"]
 
 
 # --------------------------------------------------------------------------- scenarios
@@ -591,6 +591,18 @@ class ModelCalls:
                 raise CallError(f"Model.{fn.__name__}() takes no parameter for the book's "
                                 f"{key}= (its parameters: {', '.join(names) or 'none'})")
         return out
+
+
+def takes_batches(cls: type, book: str) -> bool:
+    """Does the Model's ``book`` method (train, evaluate, predict) take a batch size? The
+    chapter-18 Model trains on everything at once."""
+    fn = next((getattr(cls, n) for n in _SYNONYMS[book] if callable(getattr(cls, n, None))),
+              None)
+    try:
+        params = inspect.signature(fn).parameters if fn is not None else {}
+    except (TypeError, ValueError):
+        return True
+    return any(p.kind is p.VAR_KEYWORD or "batch" in normalise(n) for n, p in params.items())
 
 
 def make_model(cls: type, parts: Parts, notes: list[str]) -> ModelCalls:
