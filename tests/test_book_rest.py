@@ -36,10 +36,6 @@ def test_the_reference_passes_its_chapter_16_to_22_checks(name: str, check: str)
     assert r.status in ("pass", "skip"), r.message
 
 
-def _model_with(**methods: Any) -> type:
-    return type("Model", (reference.Model,), methods)
-
-
 def _floor_train(self: Any, X: Any, y: Any, *, epochs: int = 1, batch_size: Any = None,
                  print_every: int = 1, validation_data: Any = None) -> None:
     n = len(X) if batch_size is None else len(X) // batch_size * batch_size
@@ -68,17 +64,29 @@ def _no_hooks_backward(self: Any, output: Any, y: Any) -> None:
     reference.Model.backward(self, output, y)
 
 
+# Module-level classes, so that save() can pickle them.
+class FloorStepsModel(reference.Model):
+    train = _floor_train
+
+
+class LastBatchModel(reference.Model):
+    predict = _last_batch_predict
+
+
+class DropoutEvaluateModel(reference.Model):
+    evaluate = _dropout_evaluate
+
+
 MUTANTS = [
-    ("floor steps", {"train": _floor_train}, "train.batches"),
-    ("last batch only", {"predict": _last_batch_predict}, "predict"),
-    ("dropout in evaluate", {"evaluate": _dropout_evaluate}, "evaluate"),
+    ("floor steps", FloorStepsModel, "train.batches"),
+    ("last batch only", LastBatchModel, "predict"),
+    ("dropout in evaluate", DropoutEvaluateModel, "evaluate"),
 ]
 
 
-@pytest.mark.parametrize(("what", "methods", "culprit"), MUTANTS, ids=[m[0] for m in MUTANTS])
-def test_a_planted_model_mistake_fails_its_check_only(what: str, methods: dict[str, Any],
+@pytest.mark.parametrize(("what", "cls", "culprit"), MUTANTS, ids=[m[0] for m in MUTANTS])
+def test_a_planted_model_mistake_fails_its_check_only(what: str, cls: type,
                                                       culprit: str) -> None:
-    cls = _model_with(**methods)
     spec = SPECS["Model"]
     results = {c: run_check(spec, c, cls, namespace={}, settings=Settings(), peers={})
                for c in check_names("Model")}
