@@ -749,7 +749,7 @@ def _trained(*, ref_model: bool, ctx: Context, sc: T.Scenario, peers: dict[str, 
     from reference import Model
 
     try:
-        parts, _ = T.own_parts(sc, peers)
+        parts = T.own_parts(sc, peers)
         T.set_weights(parts, sc, T.initial_weights(sc))
     except Exception as e:
         raise _PartsUnusable(str(e)) from None

@@ -11,6 +11,8 @@ and judge a target (class under test = theirs, expected = the reference).
 
 from __future__ import annotations
 
+import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +41,7 @@ from oracle.drivers import (
     run_optimizer,
     upstream_for,
 )
-from oracle.spec import Case, Spec, optimizer_cases, optimizer_kind
+from oracle.spec import SPECS, Case, Spec, optimizer_cases, optimizer_kind
 
 # --------------------------------------------------------------------------- the registry
 
@@ -1198,8 +1200,6 @@ def predictions_match_reference(ctx: Context, case: Case) -> None:
     try:
         fn = ad.method(*_PREDICTIONS)
     except NotApplicable:
-        from oracle.spec import SPECS
-
         others = [c.__name__ for b, c in ctx.peers.items() if b != ctx.spec.name
                   and SPECS[b].output_layer and isinstance(c, type)
                   and any(callable(getattr(c, n, None)) for n in _PREDICTIONS)]
@@ -1213,10 +1213,7 @@ def predictions_match_reference(ctx: Context, case: Case) -> None:
     got = fn(outputs.copy())
     expected = np.asarray(ref.predictions(outputs.copy()))
     if expected.dtype.kind in "iub":
-        hint = {"Activation_Softmax": "the class of each sample is np.argmax(outputs, axis=1): "
-                "along the classes (axis=1), not the samples",
-                "Activation_Sigmoid": "a sample's output counts as 1 where the probability is "
-                "above one half: (outputs > 0.5) * 1"}.get(ctx.spec.name, "")
+        hint = ctx.spec.hints.get("predictions", "")
         g = np.asarray(got)
         if g.shape != expected.shape and g.size == expected.size and expected.ndim == 1 \
                 and np.array_equal(g.ravel(), expected):
@@ -1449,11 +1446,7 @@ def _accuracy_probe(cls: type, comparisons: Callable[[], np.ndarray]) -> type:
     body: dict[str, Any] = {n: unused for n in getattr(cls, "__abstractmethods__", ())}
     body["compare"] = compare
     # calculate() may ask for the comparisons under another name (compare_predictions)
-    import re
-
     try:
-        import inspect
-
         source = inspect.getsource(cls.calculate)  # type: ignore[attr-defined]
     except (OSError, TypeError, AttributeError):
         source = ""

@@ -306,7 +306,8 @@ class Spec:
     kinks: Callable[[Case], dict[str, np.ndarray]] | None = None  # distance to kinks
     stability: Strategy | None = None  # extreme inputs that must stay finite
     regularized: Strategy | None = None  # cases with regularization (Dense)
-    hints: dict[str, str] = field(default_factory=dict)  # situation -> advice (non_finite)
+    hints: dict[str, str] = field(default_factory=dict)  # situation -> advice (non_finite,
+    #              predictions)
     # -- discovery and reporting
     short: str = ""  # the heading in tables (derived: the name itself)
     aliases: tuple[str, ...] = ()  # other class names seen in the wild, normalised
@@ -561,7 +562,10 @@ SPECS: dict[str, Spec] = {
             name_excludes=("loss", "cce", "crossentropy", "entropy", "classifier"),
             short="Softmax", typical_case=_typical_activation, known_slips=_softmax_slips,
             output_layer=True,
-            bounded_output=True, hints={"non_finite": _OVERFLOW_SOFTMAX},
+            bounded_output=True,
+            hints={"non_finite": _OVERFLOW_SOFTMAX,
+                   "predictions": "the class of each sample is np.argmax(outputs, axis=1): "
+                   "along the classes (axis=1), not the samples"},
             aliases=("softmax", "activationsoftmax", "softmaxactivation"),
         ),
         Spec(
@@ -574,7 +578,9 @@ SPECS: dict[str, Spec] = {
             output_layer=True,
             bounded_output=True,
             hints={"non_finite": "an overflow: exp of a large input (1 / (1 + np.exp(-inputs)) "
-                   "is safe as it is)"},
+                   "is safe as it is)",
+                   "predictions": "a sample's output counts as 1 where the probability is "
+                   "above one half: (outputs > 0.5) * 1"},
             aliases=("sigmoid", "activationsigmoid", "sigmoidactivation"),
         ),
         Spec(

@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import copy
 import difflib
 import inspect
 import io
 import re
-import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -161,8 +159,6 @@ def _copy(value: Any, roles: dict[int, str]) -> Any:
         return roles[id(value)]
     if isinstance(value, tuple):
         return tuple(_copy(v, roles) for v in value)
-    if isinstance(value, (int, float, bool, np.number, str, type(None))):
-        return value
     return value
 
 
@@ -429,15 +425,13 @@ def reference_parts(scenario: Scenario) -> Parts:
                  SPECS[scenario.accuracy[0]].reference(**scenario.accuracy[1]))
 
 
-def own_parts(scenario: Scenario, peers: dict[str, type]) -> tuple[Parts, list[str]]:
+def own_parts(scenario: Scenario, peers: dict[str, type]) -> Parts:
     """The scenario's network made of the module's own classes where it has them (the
-    reference's elsewhere); which components are the module's."""
-    theirs: list[str] = []
+    reference's elsewhere)."""
 
     def make(book: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         peer = peers.get(book)
         if isinstance(peer, type):
-            theirs.append(book)
             return construct(peer, *args, book=SPECS[book].reference, **kwargs)
         return SPECS[book].reference(*args, **kwargs)
 
@@ -445,7 +439,7 @@ def own_parts(scenario: Scenario, peers: dict[str, type]) -> tuple[Parts, list[s
     parts = Parts(layers, make(scenario.loss, (), {}),
                   make(scenario.optimizer[0], (), dict(scenario.optimizer[1])),
                   make(scenario.accuracy[0], (), dict(scenario.accuracy[1])))
-    return parts, list(dict.fromkeys(theirs))
+    return parts
 
 
 def set_weights(parts: Parts, scenario: Scenario,
@@ -656,13 +650,10 @@ class Session:
     steps: list[Step]
     initial: list[tuple[np.ndarray, np.ndarray]]
     final: list[tuple[np.ndarray, np.ndarray]]
-    model: ModelCalls
-    parts: Parts
     notes: list[str]
 
 
-def steps_of(events: list[Event], final: list[tuple[np.ndarray, np.ndarray]],
-             scenario: Scenario) -> list[Step]:
+def steps_of(events: list[Event], final: list[tuple[np.ndarray, np.ndarray]]) -> list[Step]:
     """Cut the events at each forward of the first layer; a segment in which parameters
     were updated is a training step."""
     starts = [i for i, e in enumerate(events) if e.kind == "forward" and e.role == "L0"]
@@ -731,7 +722,7 @@ def train_session(cls: type, peers: dict[str, type], scenario: Scenario,
     rec.on = False
     final = rec.weights()
     session = Session(scenario, batch_size, epochs, list(rec.events), out.getvalue(),
-                      steps_of(rec.events, final, scenario), init, final, model, parts, notes)
+                      steps_of(rec.events, final), init, final, notes)
     _SESSIONS[key] = session
     return session
 
@@ -752,7 +743,6 @@ class Replayed:
     losses: list[np.ndarray]  # per-sample data losses of each step
     regularization: list[float]  # the regularization loss at each step (before its update)
     comparisons: list[np.ndarray]  # per-sample accuracy comparisons of each step
-    lr: list[float]  # the learning rate each step used
 
 
 def _forward(layers: list[Any], scenario: Scenario, X: np.ndarray,
@@ -781,7 +771,7 @@ def replay(scenario: Scenario, initial: list[tuple[np.ndarray, np.ndarray]],
     dense = parts.dense(scenario)
     parts.loss.remember_trainable_layers(dense)
     parts.accuracy.init(y_all)
-    out = Replayed([], [], [], [], [])
+    out = Replayed([], [], [], [])
     for step in steps:
         output = _forward(parts.layers, scenario, step.X, step.masks)
         out.losses.append(np.asarray(parts.loss.forward(output, step.y)))
@@ -803,7 +793,6 @@ def replay(scenario: Scenario, initial: list[tuple[np.ndarray, np.ndarray]],
             layer.backward(d)
             d = layer.dinputs
         parts.optimizer.pre_update_params()
-        out.lr.append(float(parts.optimizer.current_learning_rate))
         for layer in dense:
             parts.optimizer.update_params(layer)
         parts.optimizer.post_update_params()
@@ -879,14 +868,3 @@ def printed_matches(p: Printed, value: float) -> bool:
     slack = 0.5 * 10.0 ** (-p.decimals) + 1e-9 * max(1.0, abs(value))
     candidates = [value] + ([100.0 * value] if p.label == "acc" else [])
     return any(abs(p.value - v) <= slack for v in candidates)
-
-
-def deep_copy(obj: Any) -> Any:
-    try:
-        return copy.deepcopy(obj)
-    except Exception:
-        return None
-
-
-def module_of(cls: type) -> Any:
-    return sys.modules.get(getattr(cls, "__module__", ""), None)
