@@ -102,7 +102,8 @@ def discover(namespace: dict[str, Any], mapping: dict[str, str] | None = None) -
         if out[book].cls is not None or out[book].adaptations:
             continue
         hits = [k for k, c in classes.items() if k not in taken
-                and _named_for(SPECS[book], k) and _has_family_methods(SPECS[book].family, c)]
+                and _named_for(SPECS[book], k) and _has_family_methods(SPECS[book].family, c)
+                and not _a_variant(SPECS[book], c)]
         if len(hits) == 1:
             taken.add(hits[0])
             out[book] = Found(classes[hits[0]], hits[0],
@@ -133,6 +134,23 @@ def _named_for(spec: Any, name: str) -> bool:
     n = _norm(name)
     return any(all(w in n for w in words) for words in spec.name_keys) and not any(
         w in n for w in spec.name_excludes)
+
+
+def _a_variant(spec: Any, cls: type) -> bool:
+    """A class named like a book component whose book class takes no constructor
+    arguments, but which takes some (``Activation_PReLU(alpha=0.25)``,
+    ``LabelSmoothingCrossentropy(smoothing=0.1)``, ``HuberLoss(delta=1.0)``): a variant of
+    it, with other values, checked as a custom component against its own forward."""
+    if spec.family not in ("activation", "loss", "combined"):
+        return False
+    try:
+        mine = [p for p in inspect.signature(cls).parameters.values()
+                if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        book = [p for p in inspect.signature(spec.reference).parameters.values()
+                if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    except (TypeError, ValueError):
+        return False
+    return not book and bool(mine)
 
 
 def _has_family_methods(family: str, cls: type) -> bool:
@@ -180,7 +198,7 @@ def _by_structure(classes: dict[str, type], out: dict[str, Found],
 
 def _looks_like_dense(cls: type) -> bool:
     """A layer built from two sizes that draws weights: forward and backward, an
-    ``__init__`` with at least two required parameters, weights in its source."""
+    ``__init__`` with two required parameters, weights in its source."""
     have = {n for n in dir(cls) if not n.startswith("_")}
     if not (have & set(FORWARD_NAMES) and have & set(BACKWARD_NAMES)):
         return False
@@ -191,7 +209,23 @@ def _looks_like_dense(cls: type) -> bool:
         return False
     required = [p for p in sig.parameters.values() if p.default is p.empty
                 and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return len(required) >= 2 and ("weights" in source or "randn" in source)
+    # exactly two sizes: a layer made from more (a convolution's kernel size, an RNN's
+    # steps) is not a Dense but a custom component
+    if len(required) != 2 or not ("weights" in source or "randn" in source):
+        return False
+    # and holds (3, 2) weights and 2 biases when made from 3 and 2 (an embedding's table
+    # has no biases; an RNN cell's weights are named otherwise)
+    state = np.random.get_state()
+    try:
+        obj = cls(3, 2)
+        d = {k: v for k, v in vars(obj).items() if isinstance(v, np.ndarray)}
+    except Exception:
+        return False
+    finally:
+        np.random.set_state(state)
+    w = next((d[n] for n in _PARAMS["weights"] if n in d), None)
+    b = next((d[n] for n in _PARAMS["biases"] if n in d), None)
+    return w is not None and b is not None and np.shape(w) == (3, 2) and np.size(b) == 2
 
 
 # --------------------------------------------------------------------------- instance adapter

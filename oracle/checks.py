@@ -30,12 +30,14 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, reject, seed
 from hypothesis import settings as hsettings
 
+from oracle import custom as C
 from oracle import frames
 from oracle import model_properties as _model_checks  # noqa: F401 (registers them)
 from oracle import properties as P
 from oracle import spec as S
 from oracle.adapt import AdapterError, discover
 from oracle.binding import CallError
+from oracle.context import numpy_restored
 from oracle.drivers import DRIVERS
 from oracle.load import broken_definition, unset_name
 from oracle.results import CheckResult, ComponentResult
@@ -51,9 +53,11 @@ class _ShrinkBudgetSpent(BaseException):
     """Raised through Hypothesis (a BaseException passes through it) to end shrinking."""
 
 
-def check_names(book_name: str) -> list[str]:
-    """The checks of a component, in order (from the property registry)."""
-    return list(dict.fromkeys(p.name for p in P.properties_for(S.SPECS[book_name])))
+def check_names(book_name: str | S.Spec) -> list[str]:
+    """The checks of a component (a book name or a spec record), in order (from the
+    property registry)."""
+    spec = S.SPECS[book_name] if isinstance(book_name, str) else book_name
+    return list(dict.fromkeys(p.name for p in P.properties_for(spec)))
 
 
 def _property(spec: S.Spec, name: str) -> P.Property | None:
@@ -326,7 +330,54 @@ def _fixed(plan: P.Property, ctx: P.Context, settings: Settings, replay: str) ->
 def check_component(
     book_name: str, cls: type, *, namespace: dict[str, Any], settings: Settings
 ) -> ComponentResult:
-    spec = S.SPECS[book_name]
+    if book_name not in S.SPECS:  # a class of the target's own: its record is made now
+        return check_custom(book_name, cls, namespace=namespace, settings=settings)
+    return check_spec(S.SPECS[book_name], cls, namespace=namespace, settings=settings)
+
+
+def check_custom(name: str, cls: type, *, namespace: dict[str, Any], settings: Settings,
+                 plan: C.CustomPlan | None = None) -> ComponentResult:
+    """A custom component (:mod:`oracle.custom`): probed, given a spec record, checked by
+    the same properties.  One that cannot be driven is ``skipped``, saying what to give."""
+    t0 = time.perf_counter()
+    broken = broken_definition(cls)
+    if broken is not None:
+        return ComponentResult(name, cls.__name__, "error",
+                               [CheckResult("definition", "error", broken)])
+    state = np.random.get_state()  # the caller's global generator is left as it was
+    # No reference to compare float32 results with: a custom component is certified in
+    # float64, with NumPy's own functions in place of those nnfs.init() patched.
+    restored = numpy_restored()
+    restored.__enter__()
+    try:
+        if plan is None:
+            config = C.LayerConfig.from_dict(settings.layers.get(name, {}),
+                                             what=f"the config of {name}: ")
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                plan = C.plan_for_class(name, cls, config)
+        result = check_spec(C.custom_spec(plan), cls, namespace=namespace, settings=settings)
+    except (C.CustomError, ValueError) as e:
+        return ComponentResult(name, cls.__name__, "skipped",
+                               [CheckResult("interface", "skip", f"not checked: {e}")],
+                               seconds=time.perf_counter() - t0)
+    finally:
+        restored.__exit__(None, None, None)
+        np.random.set_state(state)
+    result.adaptations.insert(0, plan.describe())
+    if P.numpy_patched():
+        result.adaptations.append("nnfs.init() is active: checked with NumPy's own float64 "
+                                  "np.dot, zeros, eye and random.randn")
+    if plan.uncontrolled:
+        result.adaptations.append(plan.uncontrolled)
+    return result
+
+
+def check_spec(
+    spec: S.Spec, cls: type, *, namespace: dict[str, Any], settings: Settings
+) -> ComponentResult:
+    """Every check of one spec record on the class under test."""
+    book_name = spec.name
     t0 = time.perf_counter()
     broken = broken_definition(cls)
     if broken is not None:
@@ -337,7 +388,7 @@ def check_component(
     peers = _peers(namespace, settings)
     results: list[CheckResult] = []
     adaptations: list[str] = []
-    names = check_names(book_name)
+    names = check_names(spec)
     for name in names:
         try:
             # Overflow in a learner's exp() is judged by its result, not its warning.

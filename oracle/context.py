@@ -5,6 +5,8 @@ in besides a pass: :class:`Mismatch` (the values are wrong) and :class:`NotAppli
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +16,7 @@ from oracle import numerics as nm
 from oracle.adapt import NotSupported as NotApplicable
 from oracle.spec import Spec
 
-__all__ = ["Context", "Mismatch", "NotApplicable", "numpy_patched"]
+__all__ = ["Context", "Mismatch", "NotApplicable", "numpy_patched", "numpy_restored"]
 
 
 _ORIGINALS = {"dot": np.dot, "zeros": np.zeros, "eye": np.eye, "randn": np.random.randn}
@@ -26,6 +28,22 @@ def numpy_patched() -> bool:
     # nnfs's wrappers are Python functions defined in nnfs.core; NumPy's own have a
     # __module__ of "numpy" (or None for some builtins on older releases).
     return any((getattr(f, "__module__", None) or "numpy").startswith("nnfs") for f in funcs)
+
+
+@contextlib.contextmanager
+def numpy_restored() -> Iterator[None]:
+    """NumPy's own dot/zeros/eye/random.randn while inside (kept before a target's
+    ``nnfs.init()`` could patch them); the target's patched ones again after."""
+    now = {"dot": np.dot, "zeros": np.zeros, "eye": np.eye}
+    randn = np.random.randn
+    for name, fn in _ORIGINALS.items():
+        setattr(np.random if name == "randn" else np, name, fn)
+    try:
+        yield
+    finally:
+        for name, fn in now.items():
+            setattr(np, name, fn)
+        np.random.randn = randn  # type: ignore[assignment]
 
 
 class Mismatch(AssertionError):

@@ -306,3 +306,69 @@ def optimizer_cause(
     if len(found) > 1:  # a small case (one step, say) may not tell some slips apart
         return "one of these (they give the same numbers here): " + "; or ".join(found)
     return found[0] if found else ""
+
+
+def own_gradient_cause(
+    got: np.ndarray,
+    expected: np.ndarray,
+    *,
+    attr: str,
+    samples: int,
+    loss: bool,
+    alternatives: dict[str, np.ndarray] | None = None,
+) -> str:
+    """The likely cause of a custom component's gradient that disagrees with finite
+    differences of its own forward (no reference to compare the formula with).
+
+    ``alternatives``: what the gradient would be under a known slip (``"ones"``: with an
+    upstream gradient of ones, i.e. dvalues never multiplied in; ``"flipped:P"``: with
+    the kernel P flipped), computed by the caller only on failure."""
+    got = np.asarray(got, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    for key, alt in (alternatives or {}).items():
+        if alt.shape == got.shape and np.allclose(got, alt, rtol=1e-5, atol=1e-9):
+            if key == "ones":
+                return ("backward ignores dvalues: the upstream gradient must multiply the "
+                        "local derivative (dinputs = dvalues * f'(inputs), not f'(inputs))")
+            if key.startswith("flipped:"):
+                return (f"the kernel is flipped the wrong way in backward: {attr} equals what "
+                        f"a forward with {key.split(':', 1)[1]} rotated by 180 degrees gives; "
+                        "the forward's cross-correlation takes the kernel as it is, so its "
+                        "input gradient is the full convolution with the kernel flipped, and "
+                        "the kernel's gradient is the correlation of inputs and dvalues")
+    r = _consistent_ratio(got, expected)
+    if r is not None:
+        if _near(r, -1.0):
+            return f"the sign of {attr} is flipped"
+        if samples > 1 and _near(r, float(samples)):
+            return (f"{attr} is {samples} times too large, the number of samples: "
+                    + ("the loss is the mean over the samples, so its gradient is divided by "
+                       "them (dinputs = ... / samples)" if loss else
+                       "a sum over the samples where the forward takes a mean"))
+        if samples > 1 and _near(r, 1.0 / samples):
+            return (f"{attr} is divided by the number of samples ({samples}) once too often"
+                    + ("" if loss else ": only a loss averages over the samples; a layer's "
+                       "backward passes dvalues on as they are"))
+        if not _near(r, 1.0) and r != 0.0:
+            return f"every entry of {attr} is {r:.6g} times the expected value (a constant factor)"
+    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+    zero = np.abs(expected) <= 1e-9 * max(1.0, scale)
+    if zero.any() and (~zero).any():
+        wrong_where_zero = zero & (np.abs(got) > 1e-6 * max(1.0, scale))
+        if wrong_where_zero.sum() >= max(1, zero.sum() // 2):
+            return (f"{attr} is nonzero at {int(wrong_where_zero.sum())} entries where the "
+                    "forward's output does not depend on them (max pooling: only the maximum "
+                    "of each window receives the gradient; a mask or index taken from the wrong "
+                    "array)")
+    if got.ndim >= 2 and got.shape == expected.shape and attr == "dinputs":
+        for axis, what in ((0, "the samples"), (got.ndim - 1, "the features")):
+            e_sum = np.abs(expected.sum(axis=axis))
+            g_sum = np.abs(got.sum(axis=axis))
+            tiny = 1e-7 * max(1.0, float(np.abs(expected).sum()))
+            if float(e_sum.max()) <= tiny and float(g_sum.max()) > 1e3 * tiny:
+                return (f"the expected {attr} sums to zero over {what}, as a normalization's "
+                        f"does (the mean and variance over {what} depend on every input), but "
+                        "the one computed does not: the gradient treats the batch statistics as "
+                        "constants; dx = (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)) / std "
+                        f"with the means over {what}")
+    return ""

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from oracle import custom
 from oracle.adapt import _GRAD as _GRAD_NAMES
 from oracle.adapt import _PARAMS as _PARAM_NAMES
 from oracle.adapt import (
@@ -268,12 +269,59 @@ class ModelDriver(Driver):
         return None
 
 
+class CustomDriver(Driver):
+    """A custom layer (:mod:`oracle.custom`): built as its plan says with np.random seeded
+    (so a constructor's random draws, and a dropout-like forward's, are the same on every
+    call), given the case's parameters where probing found them; forward(inputs,
+    training=True), backward(dvalues); its gradients read where probing found them."""
+
+    def build(self, ctx: Context, cls: type, case: Case, notes: list[str]) -> Adapter:
+        plan = ctx.spec.plan
+        obj = custom.make(cls, plan.construction, plan.factory)
+        for name, (where, _) in plan.params.items():
+            value = case.extra.get("params", {}).get(name)
+            if value is not None:
+                custom.set_path(obj, where, np.array(value, copy=True))
+        return Adapter(obj, notes)
+
+    def run(self, ctx: Context, ad: Adapter, case: Case, a: dict[str, Any], *,
+            backward: bool, given: bool) -> Outcome:
+        plan = ctx.spec.plan
+        out = Outcome(adapter=ad)
+        custom.seed_forward()
+        ad.forward(a["inputs"], training=True)
+        out.output = ad.read("output")
+        if backward:
+            ad.backward(a["dvalues"])
+            if not plan.integer:
+                out.grads["dinputs"] = ad.read("dinputs")
+            for _, grad in plan.params.values():
+                out.grads[custom.show_path(grad)] = custom.get_path(ad.obj, grad)
+        return out
+
+    def function(self, ctx: Context, cls: type, case: Case) -> Any:
+        ad = build(ctx, cls, case)
+        custom.seed_forward()
+        ad.forward(_c(case.inputs), training=True)
+        return np.asarray(ad.read("output"))
+
+
+class CustomLossDriver(LossDriver):
+    """A custom loss: forward(y_pred, y_true) and backward(dvalues, y_true) as the book's
+    losses, built as its plan says."""
+
+    def build(self, ctx: Context, cls: type, case: Case, notes: list[str]) -> Adapter:
+        plan = ctx.spec.plan
+        return Adapter(custom.make(cls, plan.construction, plan.factory), notes)
+
+
 #: One driver per family (a spec's ``family`` names its driver).
 DRIVERS: dict[str, Driver] = {
     "dense": DenseDriver(), "activation": Driver(), "input": InputDriver(),
     "dropout": DropoutDriver(), "loss": LossDriver(), "combined": CombinedDriver(),
     "optimizer": OptimizerDriver(), "loss_base": LossBaseDriver(),
     "accuracy": AccuracyDriver(), "accuracy_base": LossBaseDriver(), "model": ModelDriver(),
+    "custom": CustomDriver(), "custom_loss": CustomLossDriver(),
 }
 
 
@@ -314,7 +362,7 @@ def functional(ctx: Context, cls: type, case: Case, field_name: str) -> Callable
     driver = DRIVERS[ctx.spec.family]
 
     def fn(x: np.ndarray) -> np.ndarray:
-        return np.asarray(driver.function(ctx, cls, Case(**{**case.__dict__, field_name: x})))
+        return np.asarray(driver.function(ctx, cls, case.replaced(field_name, x)))
 
     return fn
 

@@ -533,3 +533,27 @@ def directional_screen(
             ok = False
             break
     return ok, num, ana
+
+
+def one_sided_slopes(fn: Fn, x: np.ndarray, upstream: np.ndarray, index: tuple[int, ...],
+                     ) -> tuple[float, float]:
+    """The forward and backward difference quotients of ``<upstream, fn(x)>`` in one element:
+    equal to O(h) where the function is smooth there, apart by the jump of its slope where
+    a kink lies within the step (a ReLU-like point, a tie in a maximum, Huber's corner)."""
+    x = np.array(x, dtype=np.float64)
+    up = np.asarray(upstream, dtype=np.float64)
+    h = float(step_sizes(x[index], CENTRAL_STEP))
+    mid = _total(fn(x.copy()), up)
+    xp = x.copy()
+    xp[index] = x[index] + h
+    plus = _total(fn(xp), up)
+    xp[index] = x[index] - h
+    minus = _total(fn(xp), up)
+    return (plus - mid) / h, (mid - minus) / h
+
+
+def at_kink(left: float, right: float, atol: float) -> bool:
+    """Do two one-sided slopes differ by more than their rounding (``atol``, the
+    tolerance of one central difference) and O(h) curvature allow?  Then the step crossed
+    a kink: the element has no derivative there to compare."""
+    return abs(right - left) > 1e-3 * (abs(left) + abs(right)) + 1e3 * atol

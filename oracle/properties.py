@@ -25,7 +25,7 @@ from oracle.adapt import Adapter, construct
 from oracle.binding import takes_training
 from oracle.compare import _array, _magnitude, _non_finite_cause, _terms, assert_matches
 from oracle.context import Context, Mismatch, NotApplicable, numpy_patched
-from oracle.diagnose import optimizer_cause
+from oracle.diagnose import optimizer_cause, own_gradient_cause
 from oracle.drivers import (
     Outcome,
     _c,
@@ -228,7 +228,7 @@ def backward_matches_reference(attr: str) -> Callable[[Context, Case], None]:
 
 
 def _sets(attr: str) -> Callable[[Spec], bool]:
-    return lambda s: attr in s.grads
+    return lambda s: attr in s.grads and s.plan is None  # a custom component has no reference
 
 
 for _attr in ("dinputs", "dweights", "dbiases"):
@@ -315,13 +315,20 @@ def numeric_gradient(
     return num, crossing, scale
 
 
-@check("finite_differences", _families("dense", "activation", "loss"), examples=0.5)
+_CUSTOM = ("custom", "custom_loss")
+
+
+@check("finite_differences", _families("dense", "activation", "loss", *_CUSTOM), examples=0.5)
 def gradients_match_finite_differences(ctx: Context, case: Case) -> None:
     """Every gradient attribute equals the central-difference VJP of the forward pass.
 
     Before declaring a mismatch, a 5-point stencil gives a second opinion: only
-    when both disagree with the analytic value is it reported.
+    when both disagree with the analytic value is it reported.  A custom component's
+    gradients are screened along random directions first (:func:`own_gradients`).
     """
+    if ctx.spec.plan is not None:
+        own_gradients(ctx, case)
+        return
     got = evaluate(ctx, ctx.cls, case)
     for attr in ctx.spec.grads:
         g = _array(got.grads[attr], attr)
@@ -353,6 +360,131 @@ def gradients_match_finite_differences(ctx: Context, case: Case) -> None:
                           "check), and these finite differences differentiate that forward(): "
                           "fix it first; backward may well be right")
             raise
+
+
+#: Elements of a custom component's gradient given a second opinion (one-sided differences
+#: for a kink, SciPy's adaptive derivative) when they disagree with finite differences:
+#: the worst ones, so that a failure costs a bounded number of forward passes.
+SECOND_OPINIONS = 12
+
+
+def own_gradients(ctx: Context, case: Case) -> None:
+    """A custom component: ``dinputs`` and every parameter's gradient equal the
+    derivative of ``<G, forward(...)>`` (G a random upstream gradient; for a loss, the
+    gradient of the mean of its per-sample losses) by central differences of the class's
+    own forward.
+
+    Screened first along two random directions (two forward passes each, the way
+    ``torch.autograd.gradcheck``'s fast mode does); only a disagreement there costs the
+    element-wise differences.  An element is wrong when the 3-point estimate disagrees and
+    then, for the worst elements, neither one-sided differences (a kink within the step:
+    that element is skipped, and said) nor SciPy's adaptive derivative agree with it.
+    """
+    plan = ctx.spec.plan
+    if plan.uncontrolled:
+        raise NotApplicable(plan.uncontrolled)
+    if ctx.patched:
+        raise NotApplicable("nnfs.init() is active: np.dot rounds to float32, too coarse for "
+                            "finite differences")
+    got = evaluate(ctx, ctx.cls, case)
+    for attr, fld in ctx.spec.wrt.items():
+        g = _array(got.grads.get(attr), attr)
+        x = np.asarray(case.get(fld), dtype=np.float64)
+        fn = functional(ctx, ctx.cls, case, fld)
+        up = upstream_for(ctx, case)
+        if ctx.spec.family == "custom_loss" and np.ndim(got.output) == 0:
+            up = np.asarray(1.0)  # forward returns the mean already
+        if g.shape != x.shape:
+            assert_matches(ctx, g, x, f"{attr} vs finite differences", case)
+        ok, _, _ = nm.directional_screen(fn, x, up, g, directions=2)
+        if ok:
+            continue
+        cmp, num = nm.certify(fn, x, up, g)
+        if cmp.ok:
+            continue  # the screen's own rounding; the certificate is element-wise
+        tol = cmp.tolerance
+        assert tol is not None
+        bad = tol.violations(g, num)
+        expected = num.copy()
+        order = np.argsort(-np.abs(g - num).ravel())
+        checked = [np.unravel_index(i, x.shape) for i in order[: SECOND_OPINIONS]
+                   if bad.ravel()[i]]
+        kinks = 0
+        for idx in checked:
+            left, right = nm.one_sided_slopes(fn, x, up, idx)
+            if nm.at_kink(left, right, tol.atol):
+                expected[idx] = g[idx]  # no derivative there to compare: skipped
+                kinks += 1
+        rest = [idx for idx in checked if expected[idx] != g[idx]]
+        if rest:
+            second = _scipy_elements(fn, x, up, rest)
+            for idx, value in zip(rest, second, strict=True):
+                if np.isfinite(value):
+                    expected[idx] = value
+        if kinks:
+            ctx.note(f"{kinks} element(s) of {attr} skipped: the step crosses a kink")
+        unchecked = bad & ~np.isin(np.arange(x.size).reshape(x.shape),
+                                   [np.ravel_multi_index(i, x.shape) for i in checked])
+        if not unchecked.any() and not tol.violations(g, expected).any():
+            continue
+        try:
+            assert_matches(ctx, g, expected, f"{attr} vs finite differences of forward()",
+                           case, tol=tol)
+        except Mismatch as m:
+            cause = own_gradient_cause(g, expected, attr=attr, samples=case.samples or 1,
+                                       loss=ctx.spec.family == "custom_loss",
+                                       alternatives=_slips(ctx, case, attr, fld, x, up))
+            if cause:
+                m.hint = cause
+            raise
+
+
+def _scipy_elements(fn: Callable[[np.ndarray], Any], x: np.ndarray, up: np.ndarray,
+                    elements: list[tuple[Any, ...]]) -> list[float]:
+    """SciPy's adaptive derivative of ``<up, fn(x)>`` in a few elements (a second
+    numerical method, with steps of its own); a step of at most a tenth of the element's
+    size keeps it on the side of a nearby kink where central differences were taken."""
+    sub = np.array([x[i] for i in elements], dtype=np.float64)
+
+    def part(t: np.ndarray) -> np.ndarray:
+        xp = x.copy()
+        for i, v in zip(elements, t, strict=True):
+            xp[i] = v
+        return np.asarray(nm._total(fn(xp), np.asarray(up)))
+
+    try:
+        d = nm.scipy_vjp(part, sub, np.asarray(1.0),
+                         initial_step=0.01 * np.maximum(1.0, np.abs(sub)))
+    except Exception:  # SciPy too old or the function misbehaves there: keep the estimate
+        return [float("nan")] * len(elements)
+    return [float(v) for v in d]
+
+
+def _slips(ctx: Context, case: Case, attr: str, fld: str, x: np.ndarray,
+           up: np.ndarray) -> dict[str, np.ndarray]:
+    """What the gradient would be under known slips (computed only on failure): dvalues
+    never multiplied in; each kernel (a parameter of 3 or more dimensions) flipped."""
+    out: dict[str, np.ndarray] = {}
+    if x.size > 4096:
+        return out
+    if ctx.spec.family == "custom" and up.ndim > 0:
+        try:
+            out["ones"] = nm.numeric_vjp(functional(ctx, ctx.cls, case, fld), x, np.ones_like(up))
+        except Exception:
+            pass
+    for name, value in case.extra.get("params", {}).items():
+        if np.ndim(value) >= 3:
+            flipped = case.replaced(f"params.{name}", np.ascontiguousarray(value[..., ::-1, ::-1]))
+            try:
+                fn = functional(ctx, ctx.cls, flipped, fld)
+                at = flipped.get(fld) if fld != f"params.{name}" else x
+                alt = nm.numeric_vjp(fn, at, up)
+                if fld == f"params.{name}":
+                    alt = alt[..., ::-1, ::-1]
+                out[f"flipped:{name}"] = alt
+            except Exception:
+                pass
+    return out
 
 
 def _forward_agrees(ctx: Context, case: Case, got: Outcome) -> bool:
@@ -547,7 +679,7 @@ def relu_kink_convention(ctx: Context, case: Case) -> None:
     )
 
 
-@check("no_mutation", _families(*_VALUES, "dropout"), examples=0.5)
+@check("no_mutation", _families(*_VALUES, "dropout", *_CUSTOM), examples=0.5)
 def does_not_mutate(ctx: Context, case: Case) -> None:
     """forward() and backward() leave the caller's arrays (inputs, dvalues, y_true) as
     they were."""
@@ -573,7 +705,7 @@ def does_not_mutate(ctx: Context, case: Case) -> None:
             )
 
 
-@check("dtype", _families(*_VALUES), examples=0.25)
+@check("dtype", _families(*_VALUES, *_CUSTOM), examples=0.25)
 def dtype_is_preserved(ctx: Context, case: Case) -> None:
     """float64 inputs give float64 results (float32 accepted under nnfs.init()); a first
     layer given integer data computes in floating point."""
@@ -617,7 +749,8 @@ def _fortran(v: Any) -> Any:
     return _c(v)
 
 
-@check("determinism", _families("dense", "activation", "loss", "combined"), examples=0.25)
+@check("determinism", _families("dense", "activation", "loss", "combined", *_CUSTOM),
+       examples=0.25)
 def is_deterministic(ctx: Context, case: Case) -> None:
     """Two identical calls agree; a second call on the same object gives what a fresh
     object gives; the same values in Fortran order give the same results."""
@@ -677,6 +810,41 @@ def is_deterministic(ctx: Context, case: Case) -> None:
                       "through .flat, ravel() or reshape() of an array whose order differs "
                       "(np.empty_like keeps the order of its argument)")
             raise
+
+
+@check("batch_size", _families(*_CUSTOM), examples=0)
+def works_at_other_batch_sizes(ctx: Context, case: Case) -> None:
+    """A custom component built once runs forward and backward at another batch size (one
+    sample, and two more than probed), its results shaped for that batch."""
+    from oracle.custom import custom_case
+
+    plan = ctx.spec.plan
+    n0 = plan.input_shape[0]
+    for n in (n0 + 2, 1):
+        other = custom_case(plan, n, 7 + n)
+        try:
+            got = evaluate(ctx, ctx.cls, other)
+        except Mismatch:
+            raise
+        except Exception as e:
+            raise Mismatch(f"forward/backward at a batch of {n} (probed with {n0}) raised "
+                           f"{type(e).__name__}: {e}",
+                           hint="a size fixed when the class was written or first called "
+                           "(a batch size in a reshape, an array kept from the first call): "
+                           "take sizes from the inputs (inputs.shape[0])") from None
+        if plan.kind != "loss":
+            out = np.asarray(got.output)
+            if out.shape[:1] != (n,):
+                raise Mismatch(f"output has shape {out.shape} for a batch of {n}",
+                               hint="reshape with the inputs' own batch size "
+                               "(inputs.shape[0]), not a fixed one")
+        for attr, fld in ctx.spec.wrt.items():
+            want = np.shape(other.get(fld))  # type: ignore[arg-type]
+            have = np.shape(got.grads.get(attr))  # type: ignore[arg-type]
+            if have != want:
+                raise Mismatch(f"{attr} has shape {have} for a "
+                               f"batch of {n}; expected {want}",
+                               hint="a size fixed when the class was written or first called")
 
 
 def _rows_rolled(case: Case) -> Case | None:

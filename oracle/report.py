@@ -49,13 +49,15 @@ EXIT_MEANINGS = {
     2: "the target could not be used, or none of the book's classes is in it",
 }
 
-_LABELS = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "missing": "MISSING"}
-_CODES = {"pass": "ok", "fail": "FAIL", "error": "err", "missing": "-"}
+_LABELS = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "missing": "MISSING",
+           "skipped": "SKIPPED"}
+_CODES = {"pass": "ok", "fail": "FAIL", "error": "err", "missing": "-", "skipped": "skip"}
 _COLORS = {
     "pass": "32",  # green
     "fail": "31;1",  # bold red
     "error": "35;1",  # bold magenta
     "missing": "2",  # dim
+    "skipped": "33",  # yellow: a component that could not be driven
     "note": "36",  # cyan
     "xfail": "33",  # yellow
     "skip": "2",
@@ -163,6 +165,7 @@ def summary_line(report: TargetReport) -> str:
     return (
         f"{s.get('pass', 0)} passed, {s.get('fail', 0)} failed, "
         f"{s.get('error', 0)} errors, {s.get('missing', 0)} missing"
+        + (f", {s['skipped']} not checked" if s.get("skipped") else "")
     )
 
 
@@ -474,6 +477,7 @@ _HTML_COLORS = {
     "fail": "#cf222e",
     "error": "#8250df",
     "missing": "#6e7781",
+    "skipped": "#9a6700",
     "note": "#0969da",
     "xfail": "#9a6700",
     "skip": "#6e7781",

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 CHECK_STATUSES = ("pass", "fail", "error", "note", "skip", "xfail")
-COMPONENT_STATUSES = ("pass", "fail", "error", "missing")
+COMPONENT_STATUSES = ("pass", "fail", "error", "missing", "skipped")
 
 
 @dataclass
@@ -125,7 +125,8 @@ class TargetReport:
         """Why the target could not be checked (exit code 2), or None."""
         if self.error is not None:
             return self.error
-        if self.components and all(c.status == "missing" for c in self.components):
+        if self.components and all(c.status in ("missing", "skipped")
+                                   for c in self.components):
             return NOTHING_FOUND
         return None
 

@@ -71,18 +71,25 @@ _MEMORY_HINTS = re.compile(
 
 
 def _components_of(settings: Settings) -> list[str]:
+    """The book's components to check, and then the custom ones named (by class name)."""
     from oracle.adapt import COMPONENTS
 
     if settings.components is None:
         return list(COMPONENTS)
     wanted = set(settings.components)
-    return [c for c in COMPONENTS if c in wanted]
+    return [c for c in COMPONENTS if c in wanted] + [
+        c for c in settings.components if c not in COMPONENTS]
+
+
+def _customs(settings: Settings) -> bool:
+    """Whether every custom component of the target is checked too (nothing restricts the
+    run to named components)."""
+    return settings.custom and settings.components is None
 
 
 def _unknown_components(settings: Settings) -> list[str]:
-    from oracle.adapt import COMPONENTS
-
-    return [c for c in settings.components or [] if c not in COMPONENTS]
+    """Names that can be neither a book component nor a class of the target."""
+    return [c for c in settings.components or [] if not str(c).isidentifier()]
 
 
 def _error(name: str, cls: str | None, message: str, seconds: float = 0.0) -> ComponentResult:
@@ -117,10 +124,12 @@ class _Child:
         settings: Settings,
         components: list[str],
         cancel: threading.Event | None = None,
+        customs: bool = False,
     ) -> None:
         self.target = target
         self.settings = settings
         self.components = components
+        self.customs = customs
         self.cancel = cancel
         self.tail = bytearray()
         self.peak_kb = 0
@@ -154,6 +163,7 @@ class _Child:
             "target": self.target,
             "settings": self.settings.to_dict(),
             "components": self.components,
+            "customs": self.customs,
         }
         fd, jobfile = tempfile.mkstemp(prefix="nnfs-oracle-job-", suffix=".json")
         ev_r, ev_w = os.pipe()
@@ -475,16 +485,17 @@ def run_target(
         lanes = min(2, os.cpu_count() or 1)
     wanted = _components_of(settings) if not _unknown_components(settings) else []
     if lanes <= 1 or len(wanted) < 4:
-        return _run_lane(target, settings, cancel=cancel)
+        return _run_lane(target, settings, cancel=cancel, customs=_customs(settings))
     t0 = time.monotonic()
     groups = _lanes(wanted, lanes)
     with ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="nnfs-lane") as pool:
+        # the first lane also checks the target's custom components (found once loaded)
         futures = [
             pool.submit(
                 _run_lane, target, Settings.from_dict({**settings.to_dict(), "components": g}),
-                cancel=cancel,
+                cancel=cancel, customs=_customs(settings) and i == 0,
             )
-            for g in groups
+            for i, g in enumerate(groups)
         ]
         parts = [f.result() for f in futures]
     report = parts[0]
@@ -494,15 +505,19 @@ def run_target(
         report.components = []
     else:
         by_name = {c.name: c for p in parts for c in p.components}
-        report.components = [by_name[n] for n in wanted if n in by_name]
+        report.components = [by_name[n] for n in wanted if n in by_name] + [
+            c for p in parts for c in p.components if c.name not in wanted]
     report.seconds = time.monotonic() - t0
     return report
 
 
 def _run_lane(
-    target: str, settings: Settings, *, cancel: threading.Event | None = None
+    target: str, settings: Settings, *, cancel: threading.Event | None = None,
+    customs: bool = False,
 ) -> TargetReport:
-    """One worker (restarted after a crash or a timeout) for ``settings.components``."""
+    """One worker (restarted after a crash or a timeout) for ``settings.components``, and,
+    with ``customs``, the target's custom components (named by the first worker to load
+    it; a restarted worker is given the ones left by name)."""
     t0 = time.monotonic()
     report = TargetReport(target, load_mode="import" if settings.import_mode else "defs-only")
     unknown = _unknown_components(settings)
@@ -529,12 +544,19 @@ def _run_lane(
                 for name in pending:
                     results[name] = _error(name, found.get(name), "not checked: interrupted")
                 break
-            child = _Child(target, settings, pending, cancel)
+            child = _Child(target, settings, pending, cancel, customs=customs)
             out = child.run()
             if out.loaded is not None and not found:
                 found = dict(out.loaded.get("found") or {})
                 report.load_mode = str(out.loaded.get("mode", report.load_mode))
                 report.notes = [str(n) for n in out.loaded.get("notes") or []]
+            if out.loaded is not None and customs:
+                customs = False
+                for name in out.loaded.get("custom") or []:
+                    if name not in wanted:
+                        wanted.append(name)
+                        pending.append(name)
+                        found.setdefault(name, name)
             for r in out.results:
                 results[r.name] = r
                 if r.name in pending:
@@ -665,9 +687,21 @@ def run_namespace(namespace: Any, label: str, settings: Settings) -> TargetRepor
     except Exception as exc:
         report.error = f"finding the components failed: {type(exc).__name__}: {exc}"
         return report
+    from oracle.adapt import Found
+    from oracle.custom import custom_classes
     from oracle.execute import check_found
 
-    for name in _components_of(settings):
+    names = _components_of(settings)
+    try:
+        custom = custom_classes(ns, settings.mapping, found) if settings.custom else {}
+    except Exception as exc:
+        custom = {}
+        report.notes.append(f"custom components not looked for: {type(exc).__name__}: {exc}")
+    if _customs(settings):
+        names += [n for n in custom if n not in names]
+    for name in names:
+        if name not in found and name in custom:
+            found[name] = Found(custom[name], name, [])
         report.components.append(check_found(name, found.get(name), ns, settings,
                                              check_component))
     report.seconds = time.monotonic() - t0

@@ -24,6 +24,9 @@ class Settings:
     # "Component" or "Component::check" -> reason
     expected_failures: dict[str, str] = field(default_factory=dict)
     target: str = ""  # what the user named, for replay lines
+    # custom components: class name -> how to build and drive it (oracle.custom.LayerConfig)
+    layers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    custom: bool = True  # also check the target's classes that are not the book's
 
     @property
     def examples(self) -> int:

@@ -82,9 +82,24 @@ class Case:
                                  f" {lams or 'no regularizer'}")
             elif isinstance(v, list):
                 parts.append(f"{k}=[{', '.join(_summ(x) for x in v)}]")
+            elif k == "params" and isinstance(v, dict):  # a custom component's parameters
+                parts.extend(f"{name}={_summ(x)}" for name, x in v.items())
             else:
                 parts.append(f"{k}={_summ(v)}")
         return "\n".join(parts)
+
+    def get(self, field_name: str) -> Any:
+        """A field's value; ``params.NAME`` is a custom component's parameter."""
+        if field_name.startswith("params."):
+            return self.extra.get("params", {}).get(field_name[len("params."):])
+        return getattr(self, field_name)
+
+    def replaced(self, field_name: str, value: Any) -> Case:
+        """A copy of the case with one field (or one parameter) replaced."""
+        if field_name.startswith("params."):
+            params = {**self.extra.get("params", {}), field_name[len("params."):]: value}
+            return Case(**{**self.__dict__, "extra": {**self.extra, "params": params}})
+        return Case(**{**self.__dict__, field_name: value})
 
     def size(self) -> int:
         """How big the case is (for picking the smallest failing one)."""
@@ -93,7 +108,7 @@ class Case:
             v = getattr(self, name)
             if v is not None:
                 total += int(np.size(v))
-        return total
+        return total + sum(int(np.size(v)) for v in self.extra.get("params", {}).values())
 
 
 #: Cases for judging targets draw each array from one seed (see oracle.strategies):
@@ -331,11 +346,13 @@ class Spec:
     precision: bool = False  # an accuracy whose init(y) sets a precision from the targets
     output_layer: bool = False  # an activation a Model's last layer usually is (its
     #              predictions() are what the accuracy compares)
+    plan: Any = None  # a custom component's probe (oracle.custom.CustomPlan): its record
+    #              is made at run time, its reference is its own class
 
     def __post_init__(self) -> None:
         families = {
             "dense", "activation", "input", "loss", "combined", "dropout", "optimizer",
-            "loss_base", "accuracy", "accuracy_base", "model",
+            "loss_base", "accuracy", "accuracy_base", "model", "custom", "custom_loss",
         }
         if self.family not in families:
             raise ValueError(f"{self.name}: unknown family {self.family!r}")

@@ -191,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_dict(job["settings"])
         target = str(job["target"])
         components = [str(c) for c in job["components"]]
+        customs = job.get("customs", False)  # True: also every custom component found
         settings.target = settings.target or target  # for the replay lines
     except Exception as exc:
         events.emit(event="fatal", message=f"bad job file {args[0]}: {exc}")
@@ -240,16 +241,31 @@ def main(argv: list[str] | None = None) -> int:
         )
         _exit(0)
     notes = list(loaded.notes) + ([limit_note] if limit_note else [])
+    from oracle.custom import custom_classes
+
+    try:  # the classes that are not the book's: checked against their own forward
+        custom = custom_classes(namespace, settings.mapping, found) if (
+            settings.custom or customs) else {}
+    except Exception as exc:  # a bug of ours must not cost the book's components
+        custom = {}
+        notes.append(f"custom components not looked for: {type(exc).__name__}: {exc}")
+    if customs is True:
+        components += [n for n in custom if n not in components]
     events.emit(
         event="loaded",
         mode=loaded.mode,
         description=loaded.description,
         notes=notes,
         found={name: (f.target_name if f.cls is not None else None) for name, f in found.items()},
+        custom=[n for n in custom if customs is True or n in components],
     )
+
+    from oracle.adapt import Found
 
     for name in components:
         events.emit(event="start", component=name)
+        if name not in found and name in custom:
+            found[name] = Found(custom[name], name, [])
         result = check_found(name, found.get(name), namespace, settings, check,
                              contain_interrupts=True)
         f = found.get(name)

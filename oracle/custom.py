@@ -1,0 +1,852 @@
+"""Custom components: any class of a target with ``forward`` and ``backward`` that is not
+one of the book's, found, built and probed, and described by a spec record made at run time.
+
+A custom component has no reference: its gradients are judged against finite differences
+of its *own* forward, with the same property functions as the book's components
+(:mod:`oracle.properties`).  What the registry states for a book component is discovered
+here for a custom one:
+
+- **what it is**: a loss (``forward(y_pred, y_true)``, ``backward(dvalues, y_true)``) or a
+  layer (``forward(inputs[, training])``, ``backward(dvalues)``);
+- **how to build it** (:func:`constructor_plan`): size-like constructor parameters
+  (``n_inputs``, ``in_channels``, ``kernel_size``, ``vocab_size`` ...) get small sizes,
+  the others their defaults; what cannot be inferred comes from the user
+  (:class:`LayerConfig`: ``--layer`` or ``[tool.nnfs-oracle.layers.NAME]``);
+- **what it takes** (:func:`probe`): inputs by trial -- ``(N, F)`` with ``F`` read from the
+  constructor's sizes and the parameters' shapes, then ``(N, T, F)``, ``(N, C, H, W)``,
+  ``(N, H, W, C)``, then integer ids for embeddings (no ``dinputs`` then); a layout where
+  the layer is the identity shows nothing and the next one is tried;
+- **its parameters**: every array ``X`` whose ``dX`` (``d_X``, ``grad_X``) backward set
+  with the same shape, in the layer and in the sub-layers it holds (``inputs``/``dinputs``
+  excluded), and dicts of parameters paired with dicts of gradients;
+- **its randomness**: a forward that draws from ``np.random`` (dropout-like) is run with
+  the global generator seeded before every call, so finite differences see one mask; one
+  that stays random even so cannot be differentiated, and the check says why.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+from oracle.adapt import BACKWARD_NAMES, FORWARD_NAMES, Adapter, discover
+from oracle.binding import normalise, takes_training
+from oracle.spec import SPECS, Case, Spec
+
+__all__ = [
+    "CustomError",
+    "CustomPlan",
+    "LayerConfig",
+    "custom_classes",
+    "custom_spec",
+    "parse_layer_option",
+    "plan_for_class",
+    "plan_for_object",
+]
+
+#: Samples in the probe's batch (the drawn cases use 2..5: a batch of one makes a batch
+#: normalization's variance 0, and hides a missing '/ samples').
+PROBE_BATCH = 3
+#: Spatial size and sequence length tried for 3-D and 4-D inputs (even, so a 2x2 pooling
+#: tiles it; 3x3 and 5x5 kernels fit).
+SPATIAL = 6
+STEPS = 4
+#: Seed of np.random before every construction and forward of a custom component.
+SEED = 1234
+
+
+class CustomError(Exception):
+    """A custom component that cannot be built or driven without something from the user."""
+
+
+# --------------------------------------------------------------------------- user's config
+
+
+@dataclass
+class LayerConfig:
+    """What the user says about one custom class, in one place (``--layer`` on the command
+    line, ``[tool.nnfs-oracle.layers.NAME]`` in pyproject.toml, ``oracle.certify``)."""
+
+    args: tuple[Any, ...] = ()  # positional constructor arguments
+    kwargs: dict[str, Any] = field(default_factory=dict)  # keyword constructor arguments
+    input_shape: tuple[int, ...] | None = None  # with the batch dimension first
+    input: str | None = None  # "float" | "int"
+    params: tuple[str, ...] | None = None  # attribute names of the parameters
+    kind: str | None = None  # "layer" | "loss"
+    skip: bool = False  # not a component (a helper class): do not check it
+
+    KEYS = ("args", "kwargs", "input_shape", "input", "params", "kind", "skip")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], *, what: str = "") -> LayerConfig:
+        unknown = [k for k in d if k not in cls.KEYS]
+        if unknown:
+            raise ValueError(f"{what}unknown key(s) {', '.join(map(repr, unknown))}; the keys "
+                             f"are: {', '.join(cls.KEYS)}")
+        out = cls()
+        if "args" in d:
+            a = d["args"]
+            out.args = tuple(a) if isinstance(a, (list, tuple)) else (a,)
+        if "kwargs" in d:
+            if not isinstance(d["kwargs"], dict):
+                raise ValueError(f"{what}kwargs must be a table of name = value")
+            out.kwargs = dict(d["kwargs"])
+        if d.get("input_shape") is not None:
+            shape = d["input_shape"]
+            if isinstance(shape, str):
+                shape = [int(p) for p in shape.lower().replace("x", ",").split(",") if p.strip()]
+            if not isinstance(shape, (list, tuple)) or not shape or not all(
+                    isinstance(n, int) and n > 0 for n in shape):
+                raise ValueError(f"{what}input_shape must be positive integers, batch first "
+                                 f"(e.g. [2, 3, 8, 8]), got {d['input_shape']!r}")
+            out.input_shape = tuple(shape)
+        if d.get("input") is not None:
+            if d["input"] not in ("float", "int"):
+                raise ValueError(f"{what}input must be 'float' or 'int', got {d['input']!r}")
+            out.input = d["input"]
+        if d.get("params") is not None:
+            p = d["params"]
+            out.params = (p,) if isinstance(p, str) else tuple(str(x) for x in p)
+        if d.get("kind") is not None:
+            if d["kind"] not in ("layer", "loss"):
+                raise ValueError(f"{what}kind must be 'layer' or 'loss', got {d['kind']!r}")
+            out.kind = d["kind"]
+        out.skip = bool(d.get("skip", False))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {}
+        if self.args:
+            d["args"] = list(self.args)
+        if self.kwargs:
+            d["kwargs"] = dict(self.kwargs)
+        for k in ("input_shape", "params"):
+            if getattr(self, k) is not None:
+                d[k] = list(getattr(self, k))
+        for k in ("input", "kind"):
+            if getattr(self, k) is not None:
+                d[k] = getattr(self, k)
+        if self.skip:
+            d["skip"] = True
+        return d
+
+
+def parse_layer_option(text: str) -> tuple[str, dict[str, Any]]:
+    """``'Conv2D: args=(3, 4, 3), input_shape=(2, 3, 8, 8), params=(K, b)'`` -> the class name
+    and its config as a dict (bare words are strings).  Also ``Conv2D(3, 4, kernel_size=3)``:
+    a constructor call."""
+    text = text.strip()
+    name, sep, rest = text.partition(":")
+    if not sep and "(" in text:  # Conv2D(3, 4, kernel_size=3): the call itself
+        head = text[: text.index("(")].strip()
+        call = _parse_call(text, text)
+        return head, {"args": call[0], "kwargs": call[1]} if call[1] else {"args": call[0]}
+    name = name.strip()
+    if not name.isidentifier():
+        raise ValueError(f"--layer {text!r}: start with the class name, then ':' and "
+                         "key=value items (e.g. 'Conv2D: args=(3, 4, 3), "
+                         "input_shape=(2, 3, 8, 8)')")
+    if "(" in name:
+        raise ValueError(f"--layer {text!r}: the class name comes before ':'")
+    args, kwargs = _parse_call(f"f({rest})", text) if rest.strip() else ((), {})
+    if args:
+        raise ValueError(f"--layer {text!r}: after ':' give key=value items")
+    return name, kwargs
+
+
+def _parse_call(src: str, text: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    try:
+        node = ast.parse(src.strip(), mode="eval").body
+    except SyntaxError as e:
+        raise ValueError(f"--layer {text!r}: not readable ({e.msg})") from None
+    if not isinstance(node, ast.Call):
+        raise ValueError(f"--layer {text!r}: expected Name: key=value, ...")
+
+    def value(n: ast.AST) -> Any:
+        if isinstance(n, ast.Name):  # a bare word: a string
+            return n.id
+        if isinstance(n, (ast.Tuple, ast.List)):
+            return tuple(value(e) for e in n.elts)
+        if isinstance(n, ast.Dict):
+            return {value(k): value(v) for k, v in zip(n.keys, n.values, strict=True)
+                    if k is not None}
+        try:
+            return ast.literal_eval(n)
+        except ValueError:
+            raise ValueError(f"--layer {text!r}: {ast.unparse(n)!r} is not a plain "
+                             "value") from None
+
+    args = tuple(value(a) for a in node.args)
+    kwargs = {k.arg: value(k.value) for k in node.keywords if k.arg is not None}
+    return args, kwargs
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def _has(cls: type, names: tuple[str, ...]) -> str | None:
+    return next((n for n in names if callable(getattr(cls, n, None))), None)
+
+
+def _is_placeholder(fn: Any) -> bool:
+    """A method whose body does nothing but pass, ``...``, return or raise
+    NotImplementedError: an abstract base's."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return False
+    defs = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    if not defs:
+        return False
+    body = [s for s in defs[0].body if not (isinstance(s, ast.Expr)
+                                            and isinstance(s.value, ast.Constant))]
+    return all(isinstance(s, ast.Pass) or (isinstance(s, ast.Return) and s.value is None)
+               or (isinstance(s, ast.Raise)) for s in body)
+
+
+def custom_classes(namespace: dict[str, Any], mapping: dict[str, str] | None = None,
+                   found: dict[str, Any] | None = None,
+                   configs: dict[str, LayerConfig] | None = None) -> dict[str, type]:
+    """Every class of the target with forward and backward (any of their spellings) that
+    plays no book component: the custom components, by their own names, in definition order.
+
+    Left out: classes defined in an installed library (imported, not written), abstract
+    bases (forward or backward that only passes or raises), the parts the book's classes
+    are made of, and classes the user's config says to skip."""
+    from oracle import frames
+
+    if found is None:
+        found = discover(namespace, mapping or {})
+    book_classes = {f.cls for f in found.values() if getattr(f, "cls", None) is not None}
+    configs = configs or {}
+    out: dict[str, type] = {}
+    for name, cls in namespace.items():
+        if not isinstance(cls, type) or name.startswith("__") or cls in book_classes:
+            continue
+        if name in SPECS or name != cls.__name__ and cls.__name__ in out:
+            continue  # a book name held by another class, or an alias of one already taken
+        cfg = configs.get(name)
+        if cfg is not None and cfg.skip:
+            continue
+        fwd, bwd = _has(cls, FORWARD_NAMES), _has(cls, BACKWARD_NAMES)
+        if fwd is None or bwd is None:
+            continue
+        try:
+            source_file = inspect.getsourcefile(cls) or ""
+        except (TypeError, OSError):
+            source_file = ""
+        if source_file and not source_file.startswith("<") and frames.is_library(source_file):
+            continue
+        if _is_placeholder(getattr(cls, fwd)) or _is_placeholder(getattr(cls, bwd)):
+            continue
+        if any(issubclass(b, cls) for b in book_classes if isinstance(b, type)) and cfg is None:
+            continue  # a base a book class derives from (its own checks cover it)
+        out[name] = cls
+    return out
+
+
+# --------------------------------------------------------------------------- construction
+
+# Words of size-like constructor parameters and the small size each gets.  The first
+# rule whose words all appear in the parameter's normalised name wins.
+_SIZE_RULES: tuple[tuple[tuple[str, ...], int], ...] = (
+    (("kernel",), 3), (("filtersize",), 3), (("filtershape",), 3), (("ksize",), 3),
+    (("pool",), 2), (("window",), 2), (("stride",), 1), (("pad",), 0), (("dilation",), 1),
+    (("vocab",), 7), (("numembeddings",), 7), (("nembeddings",), 7), (("ntokens",), 7),
+    (("numclasses",), 3), (("nclasses",), 3), (("classes",), 3),
+    (("seq",), STEPS), (("timestep",), STEPS), (("steps",), STEPS),
+    (("inchannel",), 3), (("inputchannel",), 3), (("nchannel",), 3), (("channelsin",), 3),
+    (("outchannel",), 4), (("outputchannel",), 4), (("channelsout",), 4),
+    (("filters",), 4), (("nfilter",), 4), (("numfilter",), 4), (("kernels",), 4),
+    (("hidden",), 4), (("units",), 4), (("neuron",), 4), (("embed",), 4), (("dim",), 4),
+    (("out",), 4), (("in",), 3), (("feature",), 3), (("size",), 3), (("num",), 3),
+    (("channel",), 3), (("heads",), 1), (("depth",), 3), (("width",), SPATIAL),
+    (("height",), SPATIAL), (("len",), STEPS),
+)
+_SIZE_EXCLUDES = ("rate", "lr", "eps", "epsilon", "momentum", "alpha", "beta", "gamma",
+                  "lambda", "decay", "delta", "scale", "prob", "slope", "smoothing", "std",
+                  "init", "seed", "train", "reg", "weight", "bias", "activation", "mode",
+                  "shape", "dropout", "temperature", "clip", "threshold", "margin", "name")
+
+
+def size_for(name: str) -> int | None:
+    """A small size for a size-like parameter name, or None."""
+    n = normalise(name)
+    if any(w in n for w in _SIZE_EXCLUDES) and not any(
+            w in n for w in ("kernel", "filter", "channel", "neuron", "unit", "hidden")):
+        return None
+    for words, size in _SIZE_RULES:
+        if all(w in n for w in words):
+            return size
+    return None
+
+
+@dataclass
+class Construction:
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    sizes: dict[str, int]  # what the sizes went to, by parameter name
+    said: str  # how it was built, for the report
+
+
+def constructor_plan(cls: type, config: LayerConfig | None = None) -> Construction:
+    """How to build ``cls``: the user's arguments, then small sizes for size-like required
+    parameters; other required parameters need the user (:class:`CustomError`)."""
+    config = config or LayerConfig()
+    try:
+        sig = inspect.signature(cls)
+    except (TypeError, ValueError):
+        return Construction(config.args, dict(config.kwargs), {}, f"{cls.__name__}()")
+    P = inspect.Parameter
+    params = [p for p in sig.parameters.values() if p.kind not in (P.VAR_POSITIONAL,
+                                                                    P.VAR_KEYWORD)]
+    args = list(config.args)
+    kwargs = dict(config.kwargs)
+    sizes: dict[str, int] = {}
+    given = {p.name for p in params[: len(args)]} | set(kwargs)
+    missing: list[str] = []
+    for p in params[len(args):]:
+        if p.name in given:
+            continue
+        size = size_for(p.name)
+        if p.default is not P.empty:
+            if size is not None and isinstance(p.default, (int, np.integer)) \
+                    and not isinstance(p.default, bool):
+                sizes[p.name] = int(p.default)
+            continue
+        if size is None:
+            missing.append(p.name)
+            continue
+        sizes[p.name] = size
+        if p.kind is P.POSITIONAL_ONLY:
+            args.append(size)
+        else:
+            kwargs[p.name] = size
+    if missing:
+        example = ", ".join(f"{m}=..." for m in missing)
+        raise CustomError(
+            f"{cls.__name__}({', '.join(p.name for p in params)}): no value can be inferred for "
+            f"{', '.join(missing)}; give them with --layer '{cls.__name__}: kwargs={{"
+            + ", ".join(f"{m!r}: ..." for m in missing) + "}' or in pyproject.toml "
+            f"[tool.nnfs-oracle.layers.{cls.__name__}] kwargs = {{{example}}}")
+    shown = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+    return Construction(tuple(args), kwargs, sizes, f"{cls.__name__}({', '.join(shown)})")
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+Path = tuple[Any, ...]  # attribute names (and dict keys) from the object to a value
+
+
+def get_path(obj: Any, path: Path) -> Any:
+    for p in path:
+        obj = obj[p] if isinstance(obj, dict) else getattr(obj, p)
+    return obj
+
+
+def set_path(obj: Any, path: Path, value: Any) -> None:
+    holder = get_path(obj, path[:-1])
+    if isinstance(holder, dict):
+        holder[path[-1]] = value
+    else:
+        setattr(holder, path[-1], value)
+
+
+def show_path(path: Path) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p!r}]" if not isinstance(p, str) or not p.isidentifier() else (
+            f".{p}" if out else p)
+    return out
+
+
+@dataclass
+class CustomPlan:
+    """What probing learnt about one custom class: how to build it, what it takes and gives,
+    where its parameters and their gradients are."""
+
+    name: str
+    cls: type
+    kind: str  # "layer" | "loss"
+    construction: Construction
+    input_shape: tuple[int, ...]  # the probe's, batch first
+    output_shape: tuple[int, ...]
+    integer: bool = False  # integer ids (an embedding): no dinputs
+    vocab: int = 0  # ids are drawn from [0, vocab)
+    params: dict[str, tuple[Path, Path]] = field(default_factory=dict)  # name -> (X, dX)
+    param_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    random: bool = False  # forward draws from np.random: seeded before every call
+    uncontrolled: str = ""  # why finite differences cannot hold its randomness fixed
+    labels: str = ""  # a loss's y_true: "sparse" | "one_hot" | "real"
+    real_predictions: bool = True  # a loss differentiated at real values (else probabilities)
+    training: bool = False  # forward takes a training flag (given True)
+    layout: str = ""  # how the inputs are laid out, in words
+    factory: Callable[[], Any] | None = None  # a live object's copy (oracle.certify)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def per_sample(self) -> tuple[int, ...]:
+        return self.input_shape[1:]
+
+    @property
+    def grads(self) -> dict[str, str]:
+        """Gradient attribute (as shown) -> the case field it differentiates."""
+        out = {} if self.integer else {"dinputs": "inputs"}
+        out.update({show_path(g): f"params.{name}" for name, (_, g) in self.params.items()})
+        return out
+
+    def describe(self) -> str:
+        """One line: how the component is driven."""
+        what = "loss" if self.kind == "loss" else "layer"
+        shape = "x".join(map(str, self.input_shape))
+        inp = f"integer ids {shape} in [0, {self.vocab})" if self.integer else \
+            f"inputs {shape}" + (f" ({self.layout})" if self.layout else "")
+        if self.kind == "loss":
+            values = "real values" if self.real_predictions else "probabilities"
+            inp = f"predictions {shape} ({values}), {self.labels.replace('_', '-')} labels"
+        params = ", ".join(f"{show_path(x)}/{show_path(d)}" for x, d in self.params.values())
+        extra = [f"built as {self.construction.said}", inp]
+        if self.kind != "loss":
+            extra.append("output " + "x".join(map(str, self.output_shape)))
+        extra.append(f"parameters {params}" if params else "no parameters")
+        if self.training:
+            extra.append("forward(training=True)")
+        if self.random:
+            extra.append("random: np.random seeded before every call")
+        return f"custom {what}: " + "; ".join(extra)
+
+
+def make(cls: type, construction: Construction, factory: Callable[[], Any] | None) -> Any:
+    """A fresh object, np.random seeded first (the constructor's draws are the same each
+    time)."""
+    np.random.seed(SEED)
+    if factory is not None:
+        return factory()
+    return cls(*construction.args, **construction.kwargs)
+
+
+def seed_forward() -> None:
+    """np.random seeded before a forward: a dropout-like layer draws the same mask."""
+    np.random.seed(SEED + 1)
+
+
+_make = make
+
+
+class _Probe:
+    """One attempt: build, forward on ``x`` (training where there is a flag), backward."""
+
+    def __init__(self, cls: type, construction: Construction,
+                 factory: Callable[[], Any] | None) -> None:
+        self.cls, self.construction, self.factory = cls, construction, factory
+
+    def layer(self, x: np.ndarray, dvalues: np.ndarray | None = None
+              ) -> tuple[Adapter, np.ndarray, np.ndarray | None]:
+        obj = _make(self.cls, self.construction, self.factory)
+        ad = Adapter(obj, [])
+        np.random.seed(SEED + 1)
+        ad.forward(x.copy(), training=True)
+        out = np.asarray(ad.read("output"))
+        if out.dtype.kind not in "fc" or out.ndim == 0:
+            raise CustomError(f"output of shape {out.shape} and dtype {out.dtype}")
+        up = dvalues if dvalues is not None else _normal(out.shape, 7)
+        ad.backward(up.copy())
+        return ad, out, up
+
+
+def _normal(shape: tuple[int, ...], seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=shape)
+    return x + np.where(x >= 0, 0.1, -0.1)  # away from 0, where activations have kinks
+
+
+def _candidates(cls: type, construction: Construction, shapes: list[tuple[int, ...]]
+                ) -> Iterator[tuple[tuple[int, ...], str]]:
+    """Input shapes to try, batch first, each with its layout in words."""
+    sizes = [v for k, v in construction.sizes.items()
+             if any(w in normalise(k) for w in ("in", "channel", "feature", "size", "dim",
+                                                "embed", "hidden"))]
+    dims: list[int] = []
+    for s in shapes:  # the parameters' dimensions: a Dense-like (F, H) weight ...
+        dims.extend(s)
+    feats = list(dict.fromkeys([*sizes, *dims, 3, 4]))
+    feats = [f for f in feats if 0 < f <= 16][:6]
+    n = PROBE_BATCH
+    for f in feats:
+        yield (n, f), "(samples, features)"
+    for f in feats:
+        yield (n, STEPS, f), "(samples, steps, features)"
+    for f in feats:
+        yield (n, f, SPATIAL, SPATIAL), "(samples, channels, height, width)"
+    for f in feats:
+        yield (n, SPATIAL, SPATIAL, f), "(samples, height, width, channels)"
+
+
+def _ndarrays(obj: Any, depth: int = 2, prefix: Path = ()) -> dict[Path, np.ndarray]:
+    """Arrays an object holds: its attributes, dicts of arrays, and (``depth`` deep) the
+    attributes of objects and lists of objects it holds (sub-layers)."""
+    out: dict[Path, np.ndarray] = {}
+    d = getattr(obj, "__dict__", None)
+    if not isinstance(d, dict):
+        return out
+    for k, v in d.items():
+        if isinstance(v, np.ndarray):
+            out[prefix + (k,)] = v
+        elif isinstance(v, dict):
+            for kk, vv in v.items():
+                if isinstance(vv, np.ndarray) and isinstance(kk, (str, int)):
+                    out[prefix + (k, kk)] = vv
+        elif depth > 0 and isinstance(v, (list, tuple)):
+            for i, item in enumerate(v[:8]):
+                if hasattr(item, "__dict__") and not isinstance(item, type):
+                    out.update(_ndarrays(item, depth - 1, prefix + (k, i)))
+        elif depth > 0 and hasattr(v, "__dict__") and not isinstance(v, (type, np.ndarray)) \
+                and not callable(v) and type(v).__module__ not in ("builtins",):
+            out.update(_ndarrays(v, depth - 1, prefix + (k,)))
+    return out
+
+
+_NOT_PARAMS = {"inputs", "input", "x", "output", "outputs", "out", "values", "dvalues"}
+
+
+def _grad_names(name: str) -> tuple[str, ...]:
+    cap = name[:1].upper() + name[1:]
+    return (f"d{name}", f"d_{name}", f"grad_{name}", f"d{cap}", f"{name}_grad", f"grad{cap}",
+            f"{name}_gradient", f"d{name.lower()}")
+
+
+def find_parameters(obj: Any, config: LayerConfig | None = None
+                    ) -> dict[str, tuple[Path, Path]]:
+    """Pairs ``X``/``dX`` of equal shapes after a backward (in sub-layers too): the
+    parameters and where their gradients are.  ``config.params`` names them instead."""
+    arrays = _ndarrays(obj)
+    out: dict[str, tuple[Path, Path]] = {}
+    wanted = set(config.params) if config is not None and config.params else None
+    for path, value in arrays.items():
+        last = path[-1]
+        if not isinstance(last, str) or last in _NOT_PARAMS or last.startswith("d") and \
+                any(path[:-1] + (last[1:],) == p or path[:-1] + (last[2:],) == p
+                    for p in arrays if p != path):
+            continue
+        name = show_path(path)
+        if wanted is not None and name not in wanted and last not in wanted:
+            continue
+        for g in _grad_names(last):
+            gp = path[:-1] + (g,)
+            if gp in arrays and np.shape(arrays[gp]) == np.shape(value) and gp != path:
+                out[name] = (path, gp)
+                break
+    # dicts of parameters beside dicts of gradients: self.params['W'] / self.grads['W']
+    by_holder: dict[Path, dict[Any, np.ndarray]] = {}
+    for path, value in arrays.items():
+        if len(path) >= 2 and isinstance(getattr(obj, str(path[0]), None), dict):
+            by_holder.setdefault(path[:-1], {})[path[-1]] = value
+    for holder, items in by_holder.items():
+        hname = normalise(str(holder[-1]))
+        if "grad" in hname or hname.startswith("d"):
+            continue
+        for other, gitems in by_holder.items():
+            oname = normalise(str(other[-1]))
+            if other == holder or not ("grad" in oname or oname.startswith("d")):
+                continue
+            for key, value in items.items():
+                for gkey in (key, *(_grad_names(key) if isinstance(key, str) else ())):
+                    if gkey in gitems and np.shape(gitems[gkey]) == np.shape(value):
+                        name = show_path(holder + (key,))
+                        if wanted is None or name in wanted or key in wanted:
+                            out.setdefault(name, (holder + (key,), other + (gkey,)))
+                        break
+    if wanted is not None:
+        missing = [w for w in wanted if w not in out and not any(
+            p[0][-1] == w for p in out.values())]
+        if missing:
+            raise CustomError(
+                f"parameter(s) {', '.join(missing)} named in the config have no gradient of the "
+                f"same shape after backward (looked for d{missing[0]}, d_{missing[0]}, "
+                f"grad_{missing[0]} ...)")
+    return out
+
+
+def _kind(cls: type, config: LayerConfig | None) -> str:
+    if config is not None and config.kind:
+        return config.kind
+    fwd = getattr(cls, _has(cls, FORWARD_NAMES) or "forward")
+    bwd = getattr(cls, _has(cls, BACKWARD_NAMES) or "backward")
+
+    def required(fn: Any) -> list[str]:
+        try:
+            ps = list(inspect.signature(fn).parameters.values())
+        except (TypeError, ValueError):
+            return []
+        if ps and ps[0].name in ("self", "cls"):
+            ps = ps[1:]
+        return [p.name for p in ps if p.default is p.empty
+                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+    f, b = required(fwd), required(bwd)
+    said = normalise(cls.__name__)
+    if len(f) >= 2 and len(b) >= 2 or (len(f) >= 2 and "loss" in said):
+        return "loss"
+    return "layer"
+
+
+def plan_for_class(name: str, cls: type, config: LayerConfig | None = None,
+                   factory: Callable[[], Any] | None = None) -> CustomPlan:
+    """Probe ``cls`` (see the module's docstring); :class:`CustomError` says what to give
+    when it cannot be driven."""
+    config = config or LayerConfig()
+    construction = constructor_plan(cls, config) if factory is None else Construction(
+        (), {}, {}, "a copy of the given object")
+    kind = _kind(cls, config)
+    state = np.random.get_state()
+    try:
+        if kind == "loss":
+            return _probe_loss(name, cls, config, construction, factory)
+        return _probe_layer(name, cls, config, construction, factory)
+    finally:
+        np.random.set_state(state)
+
+
+def _probe_layer(name: str, cls: type, config: LayerConfig, construction: Construction,
+                 factory: Callable[[], Any] | None) -> CustomPlan:
+    probe = _Probe(cls, construction, factory)
+    try:
+        obj = _make(cls, construction, factory)
+    except Exception as e:
+        raise CustomError(f"{construction.said} raised {type(e).__name__}: {e}; give the "
+                          f"constructor's arguments with --layer '{name}: args=(...)' or "
+                          f"kwargs={{...}}") from None
+    shapes = [np.shape(v) for v in _ndarrays(obj).values()]
+    tried: list[str] = []
+    errors: list[str] = []
+    identity: CustomPlan | None = None  # ran as the identity (a Flatten of 2-D inputs)
+    misshapen: CustomPlan | None = None  # ran, but dinputs came back in another shape
+    trials: list[tuple[tuple[int, ...], str, bool]] = []
+    if config.input_shape is not None:
+        trials.append((config.input_shape, "as configured", config.input == "int"))
+    else:
+        if config.input != "int":
+            trials.extend((s, lay, False) for s, lay in _candidates(cls, construction, shapes))
+        if config.input != "float":
+            vocab = _vocab(construction, shapes)
+            trials.extend([((PROBE_BATCH, STEPS), "token ids (samples, steps)", True),
+                           ((PROBE_BATCH,), "token ids (samples,)", True)] if vocab else [])
+    for shape, layout, integer in trials:
+        vocab = _vocab(construction, shapes) or 5
+        x = (np.random.default_rng(3).integers(0, vocab, size=shape) if integer
+             else _normal(shape, 3))
+        tried.append("x".join(map(str, shape)) + (" ids" if integer else ""))
+        shape_off = False
+        try:
+            ad, out, up = probe.layer(x)
+            params = find_parameters(ad.obj, config)
+            if not integer:
+                d = np.asarray(ad.read("dinputs"))
+                shape_off = d.shape != x.shape
+            elif not params:
+                raise CustomError("no parameter gradient after backward")
+        except Exception as e:
+            errors.append(f"{'x'.join(map(str, shape))}: {type(e).__name__}: {e}"[:160])
+            continue
+        plan = CustomPlan(name, cls, "layer", construction, tuple(shape), tuple(out.shape),
+                          integer=integer, vocab=vocab if integer else 0, params=params,
+                          param_shapes={k: tuple(np.shape(get_path(ad.obj, p[0])))
+                                        for k, p in params.items()},
+                          layout=layout, factory=factory)
+        plan.training = _takes_flag(ad.obj)
+        if shape_off:  # where the bug shows, if no layout runs cleanly
+            misshapen = misshapen or plan
+            continue
+        if (not integer and out.shape == x.shape and np.array_equal(out, x) and not params
+                and config.input_shape is None):
+            identity = identity or plan
+            continue  # the identity here (a Flatten of 2-D inputs) shows nothing: go on
+        _randomness(plan, probe, x)
+        return plan
+    fallback = misshapen if misshapen is not None else identity
+    if fallback is not None:
+        _randomness(fallback, probe, _normal(fallback.input_shape, 3))
+        return fallback
+    raise CustomError(
+        f"no input worked for {construction.said} (tried {', '.join(tried[:10])}"
+        f"{' ...' if len(tried) > 10 else ''}; first error: {errors[0] if errors else '-'}); "
+        f"give the input shape with --layer '{name}: input_shape=(N, ...)' (batch first)"
+        + (", and input=int for token ids" if not any("ids" in t for t in tried) else ""))
+
+
+def _vocab(construction: Construction, shapes: list[tuple[int, ...]]) -> int:
+    for k, v in construction.sizes.items():
+        n = normalise(k)
+        if any(w in n for w in ("vocab", "embeddings", "tokens", "numwords", "nwords")):
+            return v
+    two_d = [s for s in shapes if len(s) == 2]
+    return int(two_d[0][0]) if two_d else 0
+
+
+def _takes_flag(obj: Any) -> bool:
+    fwd = _has(type(obj), FORWARD_NAMES)
+    return fwd is not None and takes_training(getattr(obj, fwd))
+
+
+def _randomness(plan: CustomPlan, probe: _Probe, x: np.ndarray) -> None:
+    """Does forward draw from np.random (held fixed by seeding), or stay random even so?"""
+    def out(seed: int | None) -> np.ndarray:
+        obj = _make(plan.cls, plan.construction, plan.factory)
+        ad = Adapter(obj, [])
+        if seed is not None:
+            np.random.seed(seed)
+        ad.forward(x.copy(), training=True)
+        return np.array(ad.read("output"), dtype=np.float64, copy=True)
+
+    try:
+        a, b = out(SEED + 1), out(SEED + 1)
+        if not np.array_equal(a, b, equal_nan=True):
+            plan.uncontrolled = ("forward() gives other values on every call even with "
+                                 "np.random seeded: randomness the checks cannot hold fixed "
+                                 "(np.random.default_rng() without a seed, random, os.urandom)")
+            return
+        c = out(SEED + 2)
+        plan.random = not np.array_equal(a, c, equal_nan=True)
+    except Exception:  # the checks will say what fails
+        pass
+
+
+def _probe_loss(name: str, cls: type, config: LayerConfig, construction: Construction,
+                factory: Callable[[], Any] | None) -> CustomPlan:
+    n, k = PROBE_BATCH + 1, 3
+    rng = np.random.default_rng(5)
+    sparse = np.array([0, 2, 1, 2][:n])
+    one_hot = np.eye(k)[sparse]
+    z = rng.normal(size=(n, k))
+    probs = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    real = rng.normal(size=(n, k)) * 2.0
+    errors: list[str] = []
+    for labels, y in (("one_hot", one_hot), ("sparse", sparse), ("real", rng.normal(size=(n, k)))):
+        for real_pred, p in ((True, real), (False, probs * 0.9 + 0.1 / k)):
+            try:
+                obj = _make(cls, construction, factory)
+                ad = Adapter(obj, [])
+                ret = ad.forward(p.copy(), y.copy())
+                if ret is None:
+                    ret = ad.read("output", returned_ok=False)
+                ret = np.asarray(ret, dtype=np.float64)
+                if not np.all(np.isfinite(ret)) or ret.ndim > 1 or (ret.ndim == 1
+                                                                     and ret.shape != (n,)):
+                    raise CustomError(f"forward gave {ret.shape} values"
+                                      + ("" if np.all(np.isfinite(ret)) else ", not finite"))
+                ad.backward(p.copy(), y.copy())
+                d = np.asarray(ad.read("dinputs"))
+                if d.shape != p.shape:
+                    raise CustomError(f"dinputs of shape {d.shape} for predictions {p.shape}")
+                if real_pred and _flat_outside(cls, construction, factory, p, y, ret):
+                    raise CustomError("the loss clips its predictions to (0, 1)")
+            except Exception as e:
+                errors.append(f"{labels}: {type(e).__name__}: {e}"[:160])
+                continue
+            plan = CustomPlan(name, cls, "loss", construction, p.shape, tuple(ret.shape),
+                              labels=labels, real_predictions=real_pred, factory=factory,
+                              params=find_parameters(ad.obj, config))
+            plan.param_shapes = {kk: tuple(np.shape(get_path(ad.obj, v[0])))
+                                 for kk, v in plan.params.items()}
+            return plan
+    raise CustomError(
+        f"no predictions and labels worked for {construction.said} as a loss "
+        f"(forward(y_pred, y_true), backward(dvalues, y_true)); first error: "
+        f"{errors[0] if errors else '-'}; say kind=layer with --layer '{name}: kind=layer' if "
+        "it is not a loss")
+
+
+def _flat_outside(cls: type, construction: Construction, factory: Callable[[], Any] | None,
+                  p: np.ndarray, y: np.ndarray, losses: np.ndarray) -> bool:
+    """Does the loss ignore how far predictions lie outside (0, 1)?  Then it clips them
+    (a cross-entropy's np.clip), and it is differentiated at probabilities, where it has a
+    derivative; a loss of real values (MSE, Huber) changes there."""
+    q = p.copy()
+    q[q < 0] -= 0.5
+    q[q > 1] += 0.5
+    ad = Adapter(make(cls, construction, factory), [])
+    ret = ad.forward(q, y.copy())
+    if ret is None:
+        ret = ad.read("output", returned_ok=False)
+    return bool(np.array_equal(np.asarray(ret, dtype=np.float64), losses))
+
+
+def plan_for_object(obj: Any, inputs: Any, *, params: Any = None, name: str | None = None,
+                    y_true: Any = None) -> CustomPlan:
+    """The plan for a live object given its inputs (``oracle.certify``): fresh objects are
+    deep copies of it."""
+    import copy
+
+    cls = type(obj)
+    x = np.asarray(inputs)
+    config = LayerConfig(input_shape=tuple(x.shape),
+                         input="int" if x.dtype.kind in "iu" else "float",
+                         params=(tuple(params) if params is not None and not isinstance(
+                             params, str) else ((params,) if params else None)),
+                         kind="loss" if y_true is not None else None)
+    pristine = copy.deepcopy(obj)
+    plan = plan_for_class(name or cls.__name__, cls, config,
+                          factory=lambda: copy.deepcopy(pristine))
+    return plan
+
+
+# --------------------------------------------------------------------------- the record
+
+
+def _away(rng: np.random.Generator, shape: tuple[int, ...], scale: float = 1.0) -> np.ndarray:
+    x = rng.normal(size=shape) * scale
+    return x + np.where(x >= 0, 0.1, -0.1) * scale
+
+
+def custom_case(plan: CustomPlan, n: int, seed: int, *, params_from: Any = None) -> Case:
+    """A case for a custom component: ``n`` samples, arrays drawn from ``seed``; the
+    parameters drawn at the shapes the constructor gave them (or taken from an object)."""
+    rng = np.random.default_rng(seed)
+    rest = plan.per_sample
+    if plan.kind == "loss":
+        k = rest[0] if rest else 1
+        z = rng.normal(size=(n, *rest))
+        if plan.real_predictions:
+            p = z * 2.0
+        else:
+            e = np.exp(z - z.max(axis=-1, keepdims=True))
+            p = e / e.sum(axis=-1, keepdims=True) * 0.9 + 0.1 / k
+        sparse = rng.integers(0, k, size=n)
+        y: Any = {"sparse": sparse, "one_hot": np.eye(k)[sparse],
+                  "real": rng.normal(size=(n, *rest))}[plan.labels]
+        return Case(inputs=p, y=y, extra={"params": {}})
+    if plan.integer:
+        x = rng.integers(0, max(plan.vocab, 1), size=(n, *rest))
+    else:
+        x = _away(rng, (n, *rest))
+    out_rest = plan.output_shape[1:]
+    params = {name: _away(rng, shape, 0.5) for name, shape in plan.param_shapes.items()}
+    return Case(inputs=x, dvalues=rng.normal(size=(n, *out_rest)), extra={"params": params})
+
+
+def custom_spec(plan: CustomPlan) -> Spec:
+    """The spec record of a custom component, made at run time from its plan: the same
+    property functions run on it as on the book's components."""
+
+    @st.composite
+    def cases(draw: Any) -> Case:
+        n = draw(st.integers(2, 5))
+        return custom_case(plan, n, draw(st.integers(0, 2**32 - 1)))
+
+    def typical(spec: Spec, variant: str) -> Case:
+        return custom_case(plan, plan.input_shape[0] if plan.kind != "loss" else 4, 20260101)
+
+    wrt = plan.grads
+    return Spec(
+        plan.name, "custom_loss" if plan.kind == "loss" else "custom", plan.cls,
+        lambda: cases(), grads=tuple(wrt), wrt=wrt, typical_case=typical, short=plan.name,
+        cost=1.0, plan=plan,
+    )
