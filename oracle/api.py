@@ -61,14 +61,72 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def validate_component(name: str, *, what: str = "component") -> str:
-    """Return `name` if it is one of the book's component names, else raise ``ValueError``."""
+def validate_component(name: str, *, what: str = "component", custom: bool = False) -> str:
+    """Return `name` if it is one of the book's component names, else raise ``ValueError``.
+
+    ``custom``: also accept the name of a class of the target's own (a custom component),
+    unless it is so close to a book name (a case, a letter) that it is likely a slip."""
     components = _components()
     if not isinstance(name, str):
         raise ValueError(f"{what} must be a string naming a book class, got {name!r}")
     if name in components:
         return name
+    if custom and name.isidentifier() and not difflib.get_close_matches(
+            name, components, n=1, cutoff=0.9) and name.lower() not in {
+            c.lower() for c in components} and not any(
+            c.lower().endswith("_" + name.lower()) for c in components):
+        return name
     raise ValueError(f"unknown {what} {name!r}{did_you_mean(name, components)}; {_NAMES_HINT}")
+
+
+def read_layer_configs(path: str | os.PathLike[str] | None = None) -> dict[str, dict[str, Any]]:
+    """The ``[tool.nnfs-oracle.layers.NAME]`` tables of a pyproject.toml (default: the one in
+    the working folder, if any): how to build and drive custom components.  Raises
+    ``ValueError`` for a table it cannot use."""
+    from oracle.custom import LayerConfig
+
+    file = os.fspath(path) if path is not None else "pyproject.toml"
+    if not os.path.isfile(file):
+        if path is not None:
+            raise ValueError(f"no file {file!r}")
+        return {}
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: pytest's own dependency
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        with open(file, "rb") as f:
+            data = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"{file}: {exc}") from None
+    tables = data.get("tool", {}).get("nnfs-oracle", {}).get("layers", {})
+    if not isinstance(tables, dict):
+        raise ValueError(f"{file}: [tool.nnfs-oracle.layers] must be a table of tables")
+    out: dict[str, dict[str, Any]] = {}
+    for name, table in tables.items():
+        if not isinstance(table, dict):
+            raise ValueError(f"{file}: [tool.nnfs-oracle.layers.{name}] must be a table")
+        LayerConfig.from_dict(table, what=f"{file}: [tool.nnfs-oracle.layers.{name}]: ")
+        out[name] = dict(table)
+    return out
+
+
+def parse_layers(values: Iterable[str] | Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """``--layer`` values (``'Conv2D: args=(3, 4, 3), input_shape=(2, 3, 8, 8)'``) or a
+    dict ``{name: {key: value}}`` -> checked configs; ``ValueError`` for a bad one."""
+    from oracle.custom import LayerConfig, parse_layer_option
+
+    out: dict[str, dict[str, Any]] = {}
+    if values is None:
+        return out
+    items = values.items() if isinstance(values, Mapping) else (
+        parse_layer_option(v) for v in values)
+    for name, config in items:
+        if not isinstance(config, Mapping):
+            raise ValueError(f"the config of {name} must be a dict of key: value")
+        LayerConfig.from_dict(dict(config), what=f"--layer {name}: ")
+        out[str(name)] = {**out.get(str(name), {}), **dict(config)}
+    return out
 
 
 #: The book's methods a mapping may rename (Layer_Dense.forward=predict).
@@ -238,6 +296,8 @@ def make_settings(
     timeout: float = 60.0,
     import_mode: bool = False,
     components: Iterable[str] | None = None,
+    layers: Iterable[str] | Mapping[str, Any] | None = None,
+    custom: bool = True,
 ) -> Settings:
     """A checked :class:`~oracle.settings.Settings`; raises ``ValueError`` on a bad value."""
     if max_examples is not None:
@@ -262,7 +322,7 @@ def make_settings(
             components = [components]
         comps = []
         for c in components:
-            name = validate_component(c)
+            name = validate_component(c, custom=custom)
             if name not in comps:
                 comps.append(name)
     return Settings(
@@ -274,6 +334,8 @@ def make_settings(
         mapping=parse_mapping(mapping),
         components=comps,
         expected_failures=validate_expected_failures(expected_failures),
+        layers=parse_layers(layers),
+        custom=bool(custom),
     )
 
 
@@ -327,6 +389,8 @@ def check(
     timeout: float = 60.0,
     import_mode: bool = False,
     components: Iterable[str] | None = None,
+    layers: Mapping[str, Any] | Iterable[str] | None = None,
+    custom: bool = True,
 ) -> TargetReport:
     """Check an nnfs implementation against the reference; return its :class:`TargetReport`.
 
@@ -347,7 +411,12 @@ def check(
     * ``timeout`` -- seconds per component before its worker is stopped (default ``60``).
     * ``import_mode`` -- import a file target normally (runs its top-level code) instead
       of loading only its definitions (default ``False``).
-    * ``components`` -- check only these book names (default: all).
+    * ``components`` -- check only these book names, or classes of the target's own
+      (default: all, and every class with forward and backward that is not the book's).
+    * ``layers`` -- how to build and drive custom components the checks cannot work out:
+      ``{"Conv2D": {"args": [3, 4, 3], "input_shape": [2, 3, 8, 8]}}`` (keys: args, kwargs,
+      input_shape, input, params, kind, skip), as ``[tool.nnfs-oracle.layers.Conv2D]``.
+    * ``custom`` -- ``False``: only the book's components.
 
     Never raises for a failing or unusable target (``report.error`` says why it could
     not be used; ``report.exit_code`` is then 2). Raises ``ValueError`` / ``TypeError``
@@ -368,6 +437,8 @@ def check(
         timeout=timeout,
         import_mode=import_mode,
         components=components,
+        layers=layers,
+        custom=custom,
     )
     report = run_settings(target, settings)
     report.notes.extend(apply_expected_failures(report, settings.expected_failures))

@@ -100,6 +100,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="check only this book class (repeatable; see `nnfs-oracle list`)",
     )
     chk.add_argument(
+        "--layer",
+        action="append",
+        default=[],
+        metavar="'NAME: KEY=VALUE, ...'",
+        help="how to build and drive a class of your own that the checks cannot work out, "
+        "e.g. 'Conv2D: args=(3, 4, 3), input_shape=(2, 3, 8, 8)' (keys: args, kwargs, "
+        "input_shape, input=int|float, params, kind=layer|loss, skip=True); repeatable; "
+        "also read from [tool.nnfs-oracle.layers.NAME] in ./pyproject.toml",
+    )
+    chk.add_argument(
+        "--no-custom",
+        dest="custom",
+        action="store_false",
+        help="check only the book's classes, not the other classes with forward and backward",
+    )
+    chk.add_argument(
         "--max-examples",
         type=_positive_int,
         default=None,
@@ -142,7 +158,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     chk.set_defaults(subparser=chk)
 
-    lst = sub.add_parser("list", help="list the book's components and their checks")
+    lst = sub.add_parser("list", help="list the book's components and their checks, or what "
+                         "was found in a target and how it will be driven")
+    lst.add_argument("target", nargs="?", metavar="TARGET",
+                     help="a file, notebook, package dir or module: list what is found in it "
+                     "(its definitions are loaded in this process)")
+    lst.add_argument("--map", action="append", default=[], metavar="BOOK=YOURS")
+    lst.add_argument("--layer", action="append", default=[], metavar="'NAME: KEY=VALUE, ...'")
+    lst.add_argument("--import", dest="import_mode", action="store_true",
+                     help="import the target normally (runs its top-level code)")
     lst.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
@@ -192,9 +216,10 @@ def _run(targets: list[str], settings: Settings, jobs: int | None) -> list[Targe
 
 def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from oracle import report as rep
-    from oracle.api import make_settings
+    from oracle.api import make_settings, read_layer_configs
 
     try:
+        layers = {**read_layer_configs(), **_layers(args.layer)}
         settings = make_settings(
             mapping=args.map,
             max_examples=args.max_examples,
@@ -203,6 +228,8 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             timeout=args.timeout,
             import_mode=args.import_mode,
             components=args.component,
+            layers=layers,
+            custom=args.custom,
         )
     except ValueError as exc:
         parser.error(str(exc))  # exits 2 with the usage line
@@ -238,9 +265,75 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     return code
 
 
+def _layers(values: list[str]) -> dict[str, dict[str, object]]:
+    from oracle.api import parse_layers
+
+    return parse_layers(values)
+
+
+def _cmd_list_target(args: argparse.Namespace) -> int:
+    """What was found in a target: the book's classes it has, and its own classes with
+    forward and backward, each with how it will be driven (or what to give)."""
+    from oracle.adapt import discover
+    from oracle.api import parse_mapping, read_layer_configs
+    from oracle.checks import check_names
+    from oracle.context import numpy_restored
+    from oracle.custom import CustomError, LayerConfig, custom_classes, custom_spec, plan_for_class
+    from oracle.load import TargetLoadError, load_target
+
+    try:
+        mapping = parse_mapping(args.map)
+        layers = {**read_layer_configs(), **_layers(args.layer)}
+    except ValueError as exc:
+        print(f"{PROG} list: {exc}", file=sys.stderr)
+        return 2
+    try:
+        with _stdout_to_stderr():
+            loaded = load_target(args.target, import_mode=args.import_mode)
+    except TargetLoadError as exc:
+        print(f"{PROG} list: {exc}", file=sys.stderr)
+        return 2
+    ns = loaded.namespace
+    found = discover(ns, mapping)
+    table: dict[str, dict[str, object]] = {}
+    for name, f in found.items():
+        if f.cls is not None:
+            table[name] = {"class": f.target_name, "how": "; ".join(f.adaptations) or
+                           "by the book's name", "checks": check_names(name)}
+    for name, cls in custom_classes(ns, mapping, found).items():
+        try:
+            with _stdout_to_stderr(), numpy_restored():
+                plan = plan_for_class(name, cls, LayerConfig.from_dict(layers.get(name, {})))
+            table[name] = {"class": name, "how": plan.describe(),
+                           "checks": check_names(custom_spec(plan))}
+        except (CustomError, ValueError) as exc:
+            table[name] = {"class": name, "how": f"not checked: {exc}", "checks": []}
+        except Exception as exc:  # the class's own code raised while probed
+            table[name] = {"class": name, "how": f"not checked: {type(exc).__name__}: {exc}",
+                           "checks": []}
+    if args.json:
+        print(json.dumps(table, indent=2))
+        return 0
+    print(f"{args.target}  (loaded {loaded.mode})")
+    for name, row in table.items():
+        label = name if row["class"] == name else f"{name} ({row['class']})"
+        print(f"  {label}")
+        print(f"      {row['how']}")
+        checks = row["checks"]
+        if checks:
+            print(f"      checks: {', '.join(checks)}")  # type: ignore[arg-type]
+    if not table:
+        print("  nothing found: no class of the book, and no class with forward and backward")
+        return 2
+    return 0
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     from oracle.adapt import COMPONENTS
     from oracle.checks import check_names
+
+    if args.target:
+        return _cmd_list_target(args)
 
     table = {name: list(check_names(name)) for name in COMPONENTS}
     if args.json:

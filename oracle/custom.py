@@ -296,9 +296,16 @@ class Construction:
     said: str  # how it was built, for the report
 
 
-def constructor_plan(cls: type, config: LayerConfig | None = None) -> Construction:
+def _shape_like(name: str) -> bool:
+    n = normalise(name)
+    return "shape" in n and not any(w in n for w in ("input", "output"))
+
+
+def constructor_plan(cls: type, config: LayerConfig | None = None, *,
+                     rank: int = 2) -> Construction:
     """How to build ``cls``: the user's arguments, then small sizes for size-like required
-    parameters; other required parameters need the user (:class:`CustomError`)."""
+    parameters (a ``kernel_shape`` gets a tuple of ``rank`` sizes: ``(3, 3)``, then
+    ``(3, 3, 3)``); other required parameters need the user (:class:`CustomError`)."""
     config = config or LayerConfig()
     try:
         sig = inspect.signature(cls)
@@ -316,6 +323,15 @@ def constructor_plan(cls: type, config: LayerConfig | None = None) -> Constructi
         if p.name in given:
             continue
         size = size_for(p.name)
+        if p.default is P.empty and _shape_like(p.name):
+            k = size_for(normalise(p.name).replace("shape", "size")) or 3
+            value: Any = (k, k) if rank == 2 else (3, k, k)
+            sizes[p.name] = k
+            if p.kind is P.POSITIONAL_ONLY:
+                args.append(value)
+            else:
+                kwargs[p.name] = value
+            continue
         if p.default is not P.empty:
             if size is not None and isinstance(p.default, (int, np.integer)) \
                     and not isinstance(p.default, bool):
@@ -389,6 +405,8 @@ class CustomPlan:
     real_predictions: bool = True  # a loss differentiated at real values (else probabilities)
     training: bool = False  # forward takes a training flag (given True)
     layout: str = ""  # how the inputs are laid out, in words
+    batch_last: bool = False  # the layer takes the samples on its last axis: the driver
+    #              moves them there (the cases keep them first, as everywhere else)
     factory: Callable[[], Any] | None = None  # a live object's copy (oracle.certify)
     notes: list[str] = field(default_factory=list)
 
@@ -469,8 +487,9 @@ def _normal(shape: tuple[int, ...], seed: int) -> np.ndarray:
 
 
 def _candidates(cls: type, construction: Construction, shapes: list[tuple[int, ...]]
-                ) -> Iterator[tuple[tuple[int, ...], str]]:
-    """Input shapes to try, batch first, each with its layout in words."""
+                ) -> Iterator[tuple[tuple[int, ...], str, bool]]:
+    """Input shapes to try, each with its layout in words and whether the samples are on
+    the last axis (a layer written for (height, width, channels, samples))."""
     sizes = [v for k, v in construction.sizes.items()
              if any(w in normalise(k) for w in ("in", "channel", "feature", "size", "dim",
                                                 "embed", "hidden"))]
@@ -481,13 +500,17 @@ def _candidates(cls: type, construction: Construction, shapes: list[tuple[int, .
     feats = [f for f in feats if 0 < f <= 16][:6]
     n = PROBE_BATCH
     for f in feats:
-        yield (n, f), "(samples, features)"
+        yield (n, f), "(samples, features)", False
     for f in feats:
-        yield (n, STEPS, f), "(samples, steps, features)"
+        yield (n, STEPS, f), "(samples, steps, features)", False
     for f in feats:
-        yield (n, f, SPATIAL, SPATIAL), "(samples, channels, height, width)"
+        yield (n, f, SPATIAL, SPATIAL), "(samples, channels, height, width)", False
     for f in feats:
-        yield (n, SPATIAL, SPATIAL, f), "(samples, height, width, channels)"
+        yield (n, SPATIAL, SPATIAL, f), "(samples, height, width, channels)", False
+    for f in feats:
+        yield (SPATIAL, SPATIAL, f, n), "(height, width, channels, samples)", True
+    for f in feats:
+        yield (f, n), "(features, samples)", True
 
 
 def _ndarrays(obj: Any, depth: int = 2, prefix: Path = ()) -> dict[Path, np.ndarray]:
@@ -610,13 +633,27 @@ def plan_for_class(name: str, cls: type, config: LayerConfig | None = None,
     try:
         if kind == "loss":
             return _probe_loss(name, cls, config, construction, factory)
-        return _probe_layer(name, cls, config, construction, factory)
+        try:
+            return _probe_layer(name, cls, config, construction, factory)
+        except CustomError:
+            third = constructor_plan(cls, config, rank=3) if factory is None else construction
+            if third.said == construction.said:
+                raise
+            try:  # a kernel_shape of (channels, height, width)
+                return _probe_layer(name, cls, config, third, factory)
+            except CustomError:
+                pass
+            raise
     finally:
         np.random.set_state(state)
 
 
 def _probe_layer(name: str, cls: type, config: LayerConfig, construction: Construction,
                  factory: Callable[[], Any] | None) -> CustomPlan:
+    """Inputs by trial (see the module's docstring).  A layout is *clean* when forward and
+    backward run, the output keeps the samples on their axis and dinputs has the inputs'
+    shape; the first clean one is taken, else one where only the shapes came back wrong
+    (where a shape bug shows), else one where the layer is the identity."""
     probe = _Probe(cls, construction, factory)
     try:
         obj = _make(cls, construction, factory)
@@ -628,19 +665,21 @@ def _probe_layer(name: str, cls: type, config: LayerConfig, construction: Constr
     tried: list[str] = []
     errors: list[str] = []
     identity: CustomPlan | None = None  # ran as the identity (a Flatten of 2-D inputs)
-    misshapen: CustomPlan | None = None  # ran, but dinputs came back in another shape
-    trials: list[tuple[tuple[int, ...], str, bool]] = []
+    misshapen: CustomPlan | None = None  # ran, but a shape came back wrong
+    trials: list[tuple[tuple[int, ...], str, bool, bool]] = []
     if config.input_shape is not None:
-        trials.append((config.input_shape, "as configured", config.input == "int"))
+        trials.append((config.input_shape, "as configured", config.input == "int", False))
     else:
         if config.input != "int":
-            trials.extend((s, lay, False) for s, lay in _candidates(cls, construction, shapes))
+            trials.extend((s, lay, False, last)
+                          for s, lay, last in _candidates(cls, construction, shapes))
         if config.input != "float":
             vocab = _vocab(construction, shapes)
-            trials.extend([((PROBE_BATCH, STEPS), "token ids (samples, steps)", True),
-                           ((PROBE_BATCH,), "token ids (samples,)", True)] if vocab else [])
-    for shape, layout, integer in trials:
-        vocab = _vocab(construction, shapes) or 5
+            trials.extend([((PROBE_BATCH, STEPS), "token ids (samples, steps)", True, False),
+                           ((PROBE_BATCH,), "token ids (samples,)", True, False)]
+                          if vocab else [])
+    vocab = _vocab(construction, shapes) or 5
+    for shape, layout, integer, last in trials:
         x = (np.random.default_rng(3).integers(0, vocab, size=shape) if integer
              else _normal(shape, 3))
         tried.append("x".join(map(str, shape)) + (" ids" if integer else ""))
@@ -656,11 +695,15 @@ def _probe_layer(name: str, cls: type, config: LayerConfig, construction: Constr
         except Exception as e:
             errors.append(f"{'x'.join(map(str, shape))}: {type(e).__name__}: {e}"[:160])
             continue
-        plan = CustomPlan(name, cls, "layer", construction, tuple(shape), tuple(out.shape),
+        n = shape[-1] if last else shape[0]
+        shape_off = shape_off or (out.shape[-1] if last else out.shape[0]) != n
+        first = (n, *shape[:-1]) if last else tuple(shape)
+        out_first = (out.shape[-1], *out.shape[:-1]) if last else tuple(out.shape)
+        plan = CustomPlan(name, cls, "layer", construction, first, out_first,
                           integer=integer, vocab=vocab if integer else 0, params=params,
                           param_shapes={k: tuple(np.shape(get_path(ad.obj, p[0])))
                                         for k, p in params.items()},
-                          layout=layout, factory=factory)
+                          layout=layout, factory=factory, batch_last=last)
         plan.training = _takes_flag(ad.obj)
         if shape_off:  # where the bug shows, if no layout runs cleanly
             misshapen = misshapen or plan
@@ -673,7 +716,8 @@ def _probe_layer(name: str, cls: type, config: LayerConfig, construction: Constr
         return plan
     fallback = misshapen if misshapen is not None else identity
     if fallback is not None:
-        _randomness(fallback, probe, _normal(fallback.input_shape, 3))
+        x = _normal(fallback.input_shape, 3)
+        _randomness(fallback, probe, np.moveaxis(x, 0, -1) if fallback.batch_last else x)
         return fallback
     raise CustomError(
         f"no input worked for {construction.said} (tried {', '.join(tried[:10])}"

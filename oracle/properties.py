@@ -820,10 +820,14 @@ def works_at_other_batch_sizes(ctx: Context, case: Case) -> None:
 
     plan = ctx.spec.plan
     n0 = plan.input_shape[0]
+    base = custom_case(plan, n0, 7)
+    first = evaluate(ctx, ctx.cls, base)
     for n in (n0 + 2, 1):
         other = custom_case(plan, n, 7 + n)
+        other.extra["params"] = base.extra["params"]  # the same layer, other samples
         try:
-            got = evaluate(ctx, ctx.cls, other)
+            # the object that ran at n0 samples (a buffer kept from its first call shows)
+            got = evaluate(ctx, ctx.cls, other, adapter=first.adapter)
         except Mismatch:
             raise
         except Exception as e:
@@ -838,6 +842,17 @@ def works_at_other_batch_sizes(ctx: Context, case: Case) -> None:
                 raise Mismatch(f"output has shape {out.shape} for a batch of {n}",
                                hint="reshape with the inputs' own batch size "
                                "(inputs.shape[0]), not a fixed one")
+        fresh = evaluate(ctx, ctx.cls, other)
+        for what, x, y in [("output", got.output, fresh.output)] + [
+                (k, got.grads.get(k), fresh.grads.get(k)) for k in fresh.grads]:
+            if x is not None and y is not None and np.shape(x) == np.shape(y):
+                try:
+                    assert_matches(ctx, x, y, f"{what} at a batch of {n} after a call at {n0}",
+                                   other)
+                except Mismatch as m:
+                    m.hint = ("state kept from the first call is used in the next (a buffer "
+                              "or shape saved once, an attribute set only when missing)")
+                    raise
         for attr, fld in ctx.spec.wrt.items():
             want = np.shape(other.get(fld))  # type: ignore[arg-type]
             have = np.shape(got.grads.get(attr))  # type: ignore[arg-type]

@@ -47,6 +47,9 @@ class Settings:
             parts += ["--map", shlex.quote(f"{book}={theirs}")]
         if self.import_mode:
             parts.append("--import")
+        if component in self.layers:
+            items = ", ".join(f"{k}={v!r}" for k, v in self.layers[component].items())
+            parts += ["--layer", shlex.quote(f"{component}: {items}")]
         return " ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
