@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["check", "__version__"]
+__all__ = ["assert_certified", "certify", "check", "__version__"]
 __version__ = "0.1.0"
 
 
@@ -18,3 +18,18 @@ def check(target: Any, **kwargs: Any) -> Any:
     from oracle.api import check as _check
 
     return _check(target, **kwargs)
+
+
+def certify(layer: Any, inputs: Any, **kwargs: Any) -> Any:
+    """Certify one layer object against its own forward; see :func:`oracle.api.certify`."""
+    from oracle.api import certify as _certify
+
+    return _certify(layer, inputs, **kwargs)
+
+
+def assert_certified(layer: Any, inputs: Any, **kwargs: Any) -> Any:
+    """Raise AssertionError with the report unless the layer is certified; see
+    :func:`oracle.api.assert_certified`."""
+    from oracle.api import assert_certified as _assert
+
+    return _assert(layer, inputs, **kwargs)

@@ -31,6 +31,8 @@ from oracle.settings import PROFILE_EXAMPLES, Settings
 
 __all__ = [
     "apply_expected_failures",
+    "assert_certified",
+    "certify",
     "check",
     "make_settings",
     "parse_mapping",
@@ -448,3 +450,76 @@ def check(
 def restrict(settings: Settings, components: list[str]) -> Settings:
     """A copy of `settings` that checks only `components`."""
     return dataclasses.replace(settings, components=list(components))
+
+
+def certify(
+    layer: Any,
+    inputs: Any,
+    *,
+    y_true: Any = None,
+    params: Iterable[str] | str | None = None,
+    name: str | None = None,
+    max_examples: int | None = None,
+    seed: int = 0,
+    profile: str = "default",
+) -> TargetReport:
+    """Certify one layer or loss object of any kind against finite differences of its own
+    forward; return a :class:`TargetReport` with one component, as :func:`check` does.
+
+    * ``layer`` -- an object with ``forward`` and ``backward`` in the book's interface
+      (``forward(inputs[, training])`` sets ``output``, ``backward(dvalues)`` sets
+      ``dinputs`` and ``dX`` for each parameter ``X``); a loss when ``y_true`` is given
+      (``forward(y_pred, y_true)``, ``backward(dvalues, y_true)``). Fresh objects are deep
+      copies of it; it is never modified.
+    * ``inputs`` -- an example input (batch first; integer ids for an embedding). The
+      checks start from it and the layer's own parameter values, then draw others of the
+      same shape at other batch sizes.
+    * ``params`` -- the attribute names of the parameters (default: every ``X`` whose
+      ``dX`` backward sets with the same shape).
+    * ``name`` -- the name in the report (default: the class's).
+    * ``max_examples``, ``seed``, ``profile`` -- as for :func:`check`.
+
+    Runs in this process; NumPy's global random state is restored afterwards.
+    """
+    import time
+
+    from oracle.checks import check_custom
+    from oracle.context import numpy_restored
+    from oracle.custom import CustomError, plan_for_object
+
+    settings = make_settings(max_examples=max_examples, seed=seed, profile=profile)
+    label = name or type(layer).__name__
+    report = TargetReport(label, load_mode="object")
+    t0 = time.monotonic()
+    state = None
+    try:
+        import numpy as np
+
+        state = np.random.get_state()
+        with numpy_restored():
+            plan = plan_for_object(layer, inputs, params=params, name=label, y_true=y_true)
+    except CustomError as exc:
+        report.error = f"cannot certify {label}: {exc}"
+        return report
+    finally:
+        if state is not None:
+            np.random.set_state(state)
+    report.components.append(check_custom(label, type(layer), namespace={}, settings=settings,
+                                          plan=plan))
+    report.seconds = time.monotonic() - t0
+    return report
+
+
+def assert_certified(layer: Any, inputs: Any, **kwargs: Any) -> TargetReport:
+    """:func:`certify` for a test: raises ``AssertionError`` with the whole report (every
+    finding, at full length) unless it passes; returns the report otherwise::
+
+        def test_my_conv():
+            oracle.assert_certified(Conv2D(3, 4, 3), np.random.randn(2, 3, 8, 8))
+    """
+    report = certify(layer, inputs, **kwargs)
+    if not report.ok:
+        from oracle.report import render_text
+
+        raise AssertionError("\n" + render_text(report, verbose=False))
+    return report

@@ -145,7 +145,7 @@ def run_check(
     patched: bool | None = None, peers: dict[str, type] | None = None,
 ) -> CheckResult:
     plan = _property(spec, name)
-    replay = _replay(settings, spec.name)
+    replay = _replay(settings, spec)
     ctx = P.Context(spec, cls, namespace, P.numpy_patched() if patched is None else patched,
                     peers=peers if peers is not None else _peers(namespace, settings))
     if plan is None:  # a name no property of this component registers: a bug, not a skip
@@ -276,8 +276,11 @@ def _call_not_made(exc: BaseException) -> bool:
     return bool(tb) and frames.is_ours(tb[-1].filename)
 
 
-def _replay(settings: Settings, component: str) -> str:
-    return settings.replay(component)
+def _replay(settings: Settings, spec: S.Spec) -> str:
+    if spec.plan is not None and spec.plan.factory is not None:  # oracle.certify(object)
+        extra = f", max_examples={settings.max_examples}" if settings.max_examples else ""
+        return f"oracle.certify(layer, inputs, seed={settings.seed}{extra})"
+    return settings.replay(spec.name)
 
 
 def _fd_precondition(ctx: P.Context, spec: S.Spec) -> CheckResult | None:

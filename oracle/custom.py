@@ -408,6 +408,7 @@ class CustomPlan:
     batch_last: bool = False  # the layer takes the samples on its last axis: the driver
     #              moves them there (the cases keep them first, as everywhere else)
     factory: Callable[[], Any] | None = None  # a live object's copy (oracle.certify)
+    given: Case | None = None  # the inputs (and parameters) the user gave: the typical case
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -839,6 +840,18 @@ def plan_for_object(obj: Any, inputs: Any, *, params: Any = None, name: str | No
     pristine = copy.deepcopy(obj)
     plan = plan_for_class(name or cls.__name__, cls, config,
                           factory=lambda: copy.deepcopy(pristine))
+    own = {k: np.array(get_path(pristine, where), dtype=np.float64, copy=True)
+           for k, (where, _) in plan.params.items()}
+    if plan.kind == "loss":
+        plan.given = Case(inputs=np.array(x, dtype=np.float64), y=np.asarray(y_true),
+                          extra={"params": own})
+    else:
+        n = x.shape[-1] if plan.batch_last else x.shape[0]
+        first = np.moveaxis(x, -1, 0) if plan.batch_last else x
+        out_rest = plan.output_shape[1:]
+        plan.given = Case(inputs=np.array(first, copy=True),
+                          dvalues=np.random.default_rng(20260101).normal(size=(n, *out_rest)),
+                          extra={"params": own})
     return plan
 
 
@@ -886,6 +899,8 @@ def custom_spec(plan: CustomPlan) -> Spec:
         return custom_case(plan, n, draw(st.integers(0, 2**32 - 1)))
 
     def typical(spec: Spec, variant: str) -> Case:
+        if plan.given is not None:
+            return plan.given
         return custom_case(plan, plan.input_shape[0] if plan.kind != "loss" else 4, 20260101)
 
     wrt = plan.grads
