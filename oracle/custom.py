@@ -52,8 +52,9 @@ __all__ = [
 ]
 
 #: Samples in the probe's batch (the drawn cases use 2..5: a batch of one makes a batch
-#: normalization's variance 0, and hides a missing '/ samples').
-PROBE_BATCH = 3
+#: normalization's variance 0, and hides a missing '/ samples').  No size the probe gives
+#: a feature, channel or step axis equals it, so the samples' axis is never ambiguous.
+PROBE_BATCH = 5
 #: Spatial size and sequence length tried for 3-D and 4-D inputs (even, so a 2x2 pooling
 #: tiles it; 3x3 and 5x5 kernels fit).
 SPATIAL = 6
@@ -301,8 +302,11 @@ def _shape_like(name: str) -> bool:
     return "shape" in n and not any(w in n for w in ("input", "output"))
 
 
+_PAIRED = ("kernel", "pool", "filter", "window", "stride")
+
+
 def constructor_plan(cls: type, config: LayerConfig | None = None, *,
-                     rank: int = 2) -> Construction:
+                     rank: int = 2, pairs: bool = False) -> Construction:
     """How to build ``cls``: the user's arguments, then small sizes for size-like required
     parameters (a ``kernel_shape`` gets a tuple of ``rank`` sizes: ``(3, 3)``, then
     ``(3, 3, 3)``); other required parameters need the user (:class:`CustomError`)."""
@@ -341,6 +345,13 @@ def constructor_plan(cls: type, config: LayerConfig | None = None, *,
             missing.append(p.name)
             continue
         sizes[p.name] = size
+        if pairs and any(w in normalise(p.name) for w in _PAIRED):
+            value = (size, size)  # a size used as a pair: pool_height, pool_width = pool_size
+            if p.kind is P.POSITIONAL_ONLY:
+                args.append(value)
+            else:
+                kwargs[p.name] = value
+            continue
         if p.kind is P.POSITIONAL_ONLY:
             args.append(size)
         else:
@@ -405,6 +416,7 @@ class CustomPlan:
     real_predictions: bool = True  # a loss differentiated at real values (else probabilities)
     training: bool = False  # forward takes a training flag (given True)
     layout: str = ""  # how the inputs are laid out, in words
+    output_batch_last: bool = False  # and gives them back there (dvalues go there too)
     batch_last: bool = False  # the layer takes the samples on its last axis: the driver
     #              moves them there (the cases keep them first, as everywhere else)
     factory: Callable[[], Any] | None = None  # a live object's copy (oracle.certify)
@@ -498,7 +510,7 @@ def _candidates(cls: type, construction: Construction, shapes: list[tuple[int, .
     for s in shapes:  # the parameters' dimensions: a Dense-like (F, H) weight ...
         dims.extend(s)
     feats = list(dict.fromkeys([*sizes, *dims, 3, 4]))
-    feats = [f for f in feats if 0 < f <= 16][:6]
+    feats = [f for f in feats if 0 < f <= 16 and f not in (PROBE_BATCH, SPATIAL)][:6]
     n = PROBE_BATCH
     for f in feats:
         yield (n, f), "(samples, features)", False
@@ -637,13 +649,20 @@ def plan_for_class(name: str, cls: type, config: LayerConfig | None = None,
         try:
             return _probe_layer(name, cls, config, construction, factory)
         except CustomError:
-            third = constructor_plan(cls, config, rank=3) if factory is None else construction
-            if third.said == construction.said:
+            if factory is not None:
                 raise
-            try:  # a kernel_shape of (channels, height, width)
-                return _probe_layer(name, cls, config, third, factory)
-            except CustomError:
-                pass
+            seen = {construction.said}
+            # sizes as pairs (a pool_size unpacked into height and width), then a
+            # kernel_shape of (channels, height, width)
+            for other in (constructor_plan(cls, config, pairs=True),
+                          constructor_plan(cls, config, rank=3)):
+                if other.said in seen:
+                    continue
+                seen.add(other.said)
+                try:
+                    return _probe_layer(name, cls, config, other, factory)
+                except CustomError:
+                    pass
             raise
     finally:
         np.random.set_state(state)
@@ -697,14 +716,18 @@ def _probe_layer(name: str, cls: type, config: LayerConfig, construction: Constr
             errors.append(f"{'x'.join(map(str, shape))}: {type(e).__name__}: {e}"[:160])
             continue
         n = shape[-1] if last else shape[0]
-        shape_off = shape_off or (out.shape[-1] if last else out.shape[0]) != n
+        # the output's samples: on the inputs' axis, or first (a Flatten of (H, W, C, N)
+        # inputs that gives (N, H*W*C))
+        out_last = last and out.shape[-1] == n
+        shape_off = shape_off or (out.shape[-1] if out_last else out.shape[0]) != n
         first = (n, *shape[:-1]) if last else tuple(shape)
-        out_first = (out.shape[-1], *out.shape[:-1]) if last else tuple(out.shape)
+        out_first = (out.shape[-1], *out.shape[:-1]) if out_last else tuple(out.shape)
         plan = CustomPlan(name, cls, "layer", construction, first, out_first,
                           integer=integer, vocab=vocab if integer else 0, params=params,
                           param_shapes={k: tuple(np.shape(get_path(ad.obj, p[0])))
                                         for k, p in params.items()},
-                          layout=layout, factory=factory, batch_last=last)
+                          layout=layout, factory=factory, batch_last=last,
+                          output_batch_last=out_last)
         plan.training = _takes_flag(ad.obj)
         if shape_off:  # where the bug shows, if no layout runs cleanly
             misshapen = misshapen or plan
@@ -766,7 +789,7 @@ def _randomness(plan: CustomPlan, probe: _Probe, x: np.ndarray) -> None:
 
 def _probe_loss(name: str, cls: type, config: LayerConfig, construction: Construction,
                 factory: Callable[[], Any] | None) -> CustomPlan:
-    n, k = PROBE_BATCH + 1, 3
+    n, k = 4, 3  # four samples, three classes
     rng = np.random.default_rng(5)
     sparse = np.array([0, 2, 1, 2][:n])
     one_hot = np.eye(k)[sparse]

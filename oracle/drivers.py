@@ -289,12 +289,12 @@ class CustomDriver(Driver):
         plan = ctx.spec.plan
         out = Outcome(adapter=ad)
         custom.seed_forward()
-        ad.forward(_theirs(plan, a["inputs"]), training=True)
-        out.output = _ours(plan, ad.read("output"))
+        ad.forward(_theirs(plan.batch_last, a["inputs"]), training=True)
+        out.output = _ours(plan.output_batch_last, ad.read("output"))
         if backward:
-            ad.backward(_theirs(plan, a["dvalues"]))
+            ad.backward(_theirs(plan.output_batch_last, a["dvalues"]))
             if not plan.integer:
-                out.grads["dinputs"] = _ours(plan, ad.read("dinputs"))
+                out.grads["dinputs"] = _ours(plan.batch_last, ad.read("dinputs"))
             for _, grad in plan.params.values():
                 out.grads[custom.show_path(grad)] = custom.get_path(ad.obj, grad)
         return out
@@ -302,18 +302,19 @@ class CustomDriver(Driver):
     def function(self, ctx: Context, cls: type, case: Case) -> Any:
         ad = build(ctx, cls, case)
         custom.seed_forward()
-        ad.forward(_theirs(ctx.spec.plan, _c(case.inputs)), training=True)
-        return _ours(ctx.spec.plan, np.asarray(ad.read("output")))
+        plan = ctx.spec.plan
+        ad.forward(_theirs(plan.batch_last, _c(case.inputs)), training=True)
+        return _ours(plan.output_batch_last, np.asarray(ad.read("output")))
 
 
-def _theirs(plan: Any, a: Any) -> Any:
+def _theirs(last: bool, a: Any) -> Any:
     """The samples moved to the last axis for a layer that takes them there (a view: the
     caller's array is what the layer sees, so a mutation still shows)."""
-    return np.moveaxis(a, 0, -1) if plan.batch_last and isinstance(a, np.ndarray) else a
+    return np.moveaxis(a, 0, -1) if last and isinstance(a, np.ndarray) else a
 
 
-def _ours(plan: Any, a: Any) -> Any:
-    if plan.batch_last and isinstance(a, np.ndarray) and a.ndim >= 1:
+def _ours(last: bool, a: Any) -> Any:
+    if last and isinstance(a, np.ndarray) and a.ndim >= 1:
         return np.moveaxis(a, -1, 0)
     return a
 

@@ -216,7 +216,7 @@ def test_layer_configs_are_read_from_pyproject(tmp_path):
 def test_parameters_are_found_by_pairing_x_with_dx():
     plan = C.plan_for_class("Scale", Scale)
     assert plan.params == {"gamma": (("gamma",), ("dgamma",))}
-    assert plan.input_shape == (3, 3)
+    assert plan.input_shape == (C.PROBE_BATCH, 3)
 
 
 def test_inputs_are_found_by_trial_and_an_identity_layout_is_passed_over():
@@ -230,7 +230,7 @@ def test_inputs_are_found_by_trial_and_an_identity_layout_is_passed_over():
 
     assert len(C.plan_for_class("Pool2", Pool2).input_shape) == 4
     flat = C.plan_for_class("Flatten", Flatten)
-    assert len(flat.input_shape) == 3 and flat.output_shape == (3, 3 * C.STEPS)
+    assert len(flat.input_shape) == 3 and flat.output_shape == (C.PROBE_BATCH, 3 * C.STEPS)
 
 
 def test_samples_on_the_last_axis_are_moved_there_by_the_driver():
