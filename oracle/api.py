@@ -73,11 +73,11 @@ def validate_component(name: str, *, what: str = "component", custom: bool = Fal
         raise ValueError(f"{what} must be a string naming a book class, got {name!r}")
     if name in components:
         return name
-    if custom and name.isidentifier() and not difflib.get_close_matches(
-            name, components, n=1, cutoff=0.9) and name.lower() not in {
-            c.lower() for c in components} and not any(
-            c.lower().endswith("_" + name.lower()) for c in components):
-        return name
+    if custom:
+        from oracle.custom import could_be_custom
+
+        if could_be_custom(name):
+            return name
     raise ValueError(f"unknown {what} {name!r}{did_you_mean(name, components)}; {_NAMES_HINT}")
 
 

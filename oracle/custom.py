@@ -192,6 +192,20 @@ def _parse_call(src: str, text: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
 # --------------------------------------------------------------------------- discovery
 
 
+def could_be_custom(name: str) -> bool:
+    """Can ``name`` (not a book name) name a class of the target's own?  Not when it is so
+    close to a book name (a case, a letter, a tail: 'Layer_Dens', 'relu') that it is
+    likely a slip for it."""
+    import difflib
+
+    books = list(SPECS)
+    return (name.isidentifier() and name not in books
+            and not difflib.get_close_matches(name, books, n=1, cutoff=0.9)
+            and name.lower() not in {b.lower() for b in books}
+            and not any(b.lower().endswith("_" + name.lower()) for b in books))
+
+
+
 def _has(cls: type, names: tuple[str, ...]) -> str | None:
     return next((n for n in names if callable(getattr(cls, n, None))), None)
 
@@ -421,6 +435,7 @@ class CustomPlan:
     #              moves them there (the cases keep them first, as everywhere else)
     factory: Callable[[], Any] | None = None  # a live object's copy (oracle.certify)
     given: Case | None = None  # the inputs (and parameters) the user gave: the typical case
+    variants: list[CustomPlan] = field(default_factory=list)  # built with other options
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -647,7 +662,10 @@ def plan_for_class(name: str, cls: type, config: LayerConfig | None = None,
         if kind == "loss":
             return _probe_loss(name, cls, config, construction, factory)
         try:
-            return _probe_layer(name, cls, config, construction, factory)
+            plan = _probe_layer(name, cls, config, construction, factory)
+            if factory is None:
+                plan.variants = _option_variants(plan, cls, config)
+            return plan
         except CustomError:
             if factory is not None:
                 raise
@@ -666,6 +684,48 @@ def plan_for_class(name: str, cls: type, config: LayerConfig | None = None,
             raise
     finally:
         np.random.set_state(state)
+
+
+#: Options whose other values open other branches of a layer's code (a convolution's
+#: stride and padding): each is also tried at this value when its default differs.
+OPTION_VALUES = {"stride": 2, "strides": 2, "padding": 1, "pad": 1, "dilation": 2}
+
+
+def _option_variants(plan: CustomPlan, cls: type, config: LayerConfig) -> list[CustomPlan]:
+    """The layer built again with one option changed (stride 2, padding 1 ...) and probed
+    at the plan's own layout: the paths its defaults never take are checked too.  A
+    variant that does not run is left out (an option the layer does not really support is
+    no finding)."""
+    if plan.batch_last:
+        return []
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return []
+    out: list[CustomPlan] = []
+    for p in params.values():
+        value = OPTION_VALUES.get(normalise(p.name))
+        if value is None or p.name in plan.construction.kwargs or isinstance(p.default, bool) \
+                or not isinstance(p.default, int) or p.default == value:
+            continue
+        kwargs = {**plan.construction.kwargs, p.name: value}
+        said = plan.construction.said[:-1] + (", " if plan.construction.said[-2] != "(" else "") \
+            + f"{p.name}={value})"
+        other = Construction(plan.construction.args, kwargs, plan.construction.sizes, said)
+        spatial = tuple(8 if i >= 1 and len(plan.input_shape) >= 3 and d == SPATIAL else d
+                        for i, d in enumerate(plan.input_shape))  # room for a stride of 2
+        try:
+            variant = _probe_layer(plan.name, cls, LayerConfig(
+                input_shape=spatial, input="int" if plan.integer else "float",
+                params=config.params), other, None)
+        except CustomError:
+            continue
+        if variant.params.keys() == plan.params.keys() and not variant.uncontrolled:
+            variant.layout = plan.layout
+            variant.batch_last, variant.output_batch_last = plan.batch_last, \
+                plan.output_batch_last
+            out.append(variant)
+    return out
 
 
 def _probe_layer(name: str, cls: type, config: LayerConfig, construction: Construction,

@@ -812,6 +812,24 @@ def is_deterministic(ctx: Context, case: Case) -> None:
             raise
 
 
+@check("options", lambda s: s.plan is not None and bool(s.plan.variants), examples=0)
+def gradients_hold_with_other_options(ctx: Context, case: Case) -> None:
+    """A custom layer built with another value of an option it takes (stride 2, padding 1)
+    still has the gradients of its own forward: the branches its defaults never take."""
+    from oracle.custom import custom_spec
+
+    for variant in ctx.spec.plan.variants:
+        spec = custom_spec(variant)
+        sub = Context(spec, ctx.cls, ctx.namespace, ctx.patched, peers=ctx.peers)
+        try:
+            own_gradients(sub, spec.typical_case(spec, "cases"))  # type: ignore[misc]
+        except Mismatch as m:
+            m.message = f"built as {variant.construction.said}: {m.message}"
+            raise
+        for n in sub.notes:
+            ctx.note(n)
+
+
 @check("batch_size", _families(*_CUSTOM), examples=0)
 def works_at_other_batch_sizes(ctx: Context, case: Case) -> None:
     """A custom component built once runs forward and backward at another batch size (one

@@ -89,7 +89,11 @@ def _customs(settings: Settings) -> bool:
 
 def _unknown_components(settings: Settings) -> list[str]:
     """Names that can be neither a book component nor a class of the target."""
-    return [c for c in settings.components or [] if not str(c).isidentifier()]
+    from oracle.adapt import COMPONENTS
+    from oracle.custom import could_be_custom
+
+    return [c for c in settings.components or [] if c not in COMPONENTS
+            and not could_be_custom(str(c))]
 
 
 def _error(name: str, cls: str | None, message: str, seconds: float = 0.0) -> ComponentResult:

@@ -8,6 +8,7 @@ import dataclasses
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import reference
@@ -56,9 +57,36 @@ def test_each_component_has_checks_and_each_check_one_property(name: str) -> Non
     typical(spec)  # every record can make its typical case
 
 
+class _Strided:
+    """A custom layer with an option (its records carry a variant built with stride 2)."""
+
+    def __init__(self, n_features, stride=1):
+        self.scale = np.random.randn(1, n_features)
+
+    def forward(self, inputs):
+        self.inputs = inputs
+        self.output = inputs * self.scale
+
+    def backward(self, dvalues):
+        self.dscale = np.sum(dvalues * self.inputs, axis=0, keepdims=True)
+        self.dinputs = dvalues * self.scale
+
+
+class _Loss:
+    def forward(self, y_pred, y_true):
+        return np.mean((y_pred - y_true) ** 2, axis=-1)
+
+    def backward(self, dvalues, y_true):
+        self.dinputs = 2 * (dvalues - y_true) / dvalues.shape[1] / len(dvalues)
+
+
 def test_every_property_applies_to_some_component() -> None:
+    from oracle.custom import custom_spec, plan_for_class
+
+    made_at_run_time = [custom_spec(plan_for_class(c.__name__, c)) for c in (_Strided, _Loss)]
+    assert made_at_run_time[0].plan.variants  # stride=2
     for prop in P.PROPERTIES:
-        assert any(prop.applies(s) for s in SPECS.values()), prop.name
+        assert any(prop.applies(s) for s in [*SPECS.values(), *made_at_run_time]), prop.name
 
 
 def test_an_unknown_check_name_is_an_error_not_a_skip() -> None:
