@@ -467,6 +467,9 @@ class CustomPlan:
             extra.append("forward(training=True)")
         if self.random:
             extra.append("random: np.random seeded before every call")
+        if self.variants:
+            extra.append("also built as " + ", ".join(v.construction.said
+                                                       for v in self.variants))
         return f"custom {what}: " + "; ".join(extra)
 
 

@@ -812,19 +812,21 @@ def is_deterministic(ctx: Context, case: Case) -> None:
             raise
 
 
-@check("options", lambda s: s.plan is not None and bool(s.plan.variants), examples=0)
-def gradients_hold_with_other_options(ctx: Context, case: Case) -> None:
+@check("options", lambda s: s.plan is not None and bool(s.plan.variants), fixed=True)
+def gradients_hold_with_other_options(ctx: Context, seed: int) -> None:
     """A custom layer built with another value of an option it takes (stride 2, padding 1)
     still has the gradients of its own forward: the branches its defaults never take."""
-    from oracle.custom import custom_spec
+    from oracle.custom import custom_case, custom_spec
 
     for variant in ctx.spec.plan.variants:
         spec = custom_spec(variant)
         sub = Context(spec, ctx.cls, ctx.namespace, ctx.patched, peers=ctx.peers)
+        case = custom_case(variant, 2, seed)
         try:
-            own_gradients(sub, spec.typical_case(spec, "cases"))  # type: ignore[misc]
+            own_gradients(sub, case)
         except Mismatch as m:
-            m.message = f"built as {variant.construction.said}: {m.message}"
+            m.message = (f"built as {variant.construction.said}: {m.message}\n"
+                         f"input:\n  " + case.summary().replace("\n", "\n  "))
             raise
         for n in sub.notes:
             ctx.note(n)
