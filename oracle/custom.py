@@ -292,8 +292,11 @@ _SIZE_EXCLUDES = ("rate", "lr", "eps", "epsilon", "momentum", "alpha", "beta", "
 
 
 def size_for(name: str) -> int | None:
-    """A small size for a size-like parameter name, or None."""
+    """A small size for a size-like parameter name, or None (``d_model``, ``d_k``: the
+    dimensions of the notation of the field)."""
     n = normalise(name)
+    if name.lower().startswith("d_") and n[1:].isalpha() and n not in ("dropout",):
+        return 4
     if any(w in n for w in _SIZE_EXCLUDES) and not any(
             w in n for w in ("kernel", "filter", "channel", "neuron", "unit", "hidden")):
         return None
@@ -320,7 +323,7 @@ _PAIRED = ("kernel", "pool", "filter", "window", "stride")
 
 
 def constructor_plan(cls: type, config: LayerConfig | None = None, *,
-                     rank: int = 2, pairs: bool = False) -> Construction:
+                     rank: int = 2, pairs: bool = False, even: bool = False) -> Construction:
     """How to build ``cls``: the user's arguments, then small sizes for size-like required
     parameters (a ``kernel_shape`` gets a tuple of ``rank`` sizes: ``(3, 3)``, then
     ``(3, 3, 3)``); other required parameters need the user (:class:`CustomError`)."""
@@ -358,6 +361,8 @@ def constructor_plan(cls: type, config: LayerConfig | None = None, *,
         if size is None:
             missing.append(p.name)
             continue
+        if even and size == 3 and not any(w in normalise(p.name) for w in _PAIRED):
+            size = 4  # channels a group count divides, heads a model size divides
         sizes[p.name] = size
         if pairs and any(w in normalise(p.name) for w in _PAIRED):
             value = (size, size)  # a size used as a pair: pool_height, pool_width = pool_size
@@ -535,6 +540,8 @@ def _candidates(cls: type, construction: Construction, shapes: list[tuple[int, .
     for f in feats:
         yield (n, STEPS, f), "(samples, steps, features)", False
     for f in feats:
+        yield (n, f, 2 * STEPS), "(samples, channels, length)", False
+    for f in feats:
         yield (n, f, SPATIAL, SPATIAL), "(samples, channels, height, width)", False
     for f in feats:
         yield (n, SPATIAL, SPATIAL, f), "(samples, height, width, channels)", False
@@ -676,7 +683,8 @@ def plan_for_class(name: str, cls: type, config: LayerConfig | None = None,
             # sizes as pairs (a pool_size unpacked into height and width), then a
             # kernel_shape of (channels, height, width)
             for other in (constructor_plan(cls, config, pairs=True),
-                          constructor_plan(cls, config, rank=3)):
+                          constructor_plan(cls, config, rank=3),
+                          constructor_plan(cls, config, even=True)):
                 if other.said in seen:
                     continue
                 seen.add(other.said)
@@ -690,8 +698,10 @@ def plan_for_class(name: str, cls: type, config: LayerConfig | None = None,
 
 
 #: Options whose other values open other branches of a layer's code (a convolution's
-#: stride and padding): each is also tried at this value when its default differs.
-OPTION_VALUES = {"stride": 2, "strides": 2, "padding": 1, "pad": 1, "dilation": 2}
+#: stride and padding, overlapping pooling windows): each is also tried at these values
+#: (those its default is not).
+OPTION_VALUES = {"stride": (1, 2), "strides": (1, 2), "padding": (1,), "pad": (1,),
+                 "dilation": (2,)}
 
 
 def _option_variants(plan: CustomPlan, cls: type, config: LayerConfig) -> list[CustomPlan]:
@@ -706,11 +716,10 @@ def _option_variants(plan: CustomPlan, cls: type, config: LayerConfig) -> list[C
     except (TypeError, ValueError):
         return []
     out: list[CustomPlan] = []
-    for p in params.values():
-        value = OPTION_VALUES.get(normalise(p.name))
-        if value is None or p.name in plan.construction.kwargs or isinstance(p.default, bool) \
-                or not isinstance(p.default, int) or p.default == value:
-            continue
+    tries = [(p, v) for p in params.values() for v in OPTION_VALUES.get(normalise(p.name), ())
+             if p.name not in plan.construction.kwargs and not isinstance(p.default, bool)
+             and (p.default is None or isinstance(p.default, int)) and p.default != v]
+    for p, value in tries:
         kwargs = {**plan.construction.kwargs, p.name: value}
         said = plan.construction.said[:-1] + (", " if plan.construction.said[-2] != "(" else "") \
             + f"{p.name}={value})"
