@@ -341,3 +341,40 @@ def test_a_worker_checks_the_custom_components_after_the_books():
     assert names.index("Activation_Tanh") > names.index("Model")
     assert report.component("Activation_Tanh").status == "fail"
     assert report.component("Layer_Dense").status == "pass"
+
+
+_NEEDS_MODE = textwrap.dedent("""
+    import numpy as np
+
+    class Scaler:
+        def __init__(self, mode):
+            self.factor = 2.0 if mode == "double" else 1.0
+
+        def forward(self, inputs):
+            self.output = inputs * self.factor
+
+        def backward(self, dvalues):
+            self.dinputs = dvalues * self.factor
+""")
+
+
+def _cli(tmp_path, *args):
+    out = subprocess.run([sys.executable, "-m", "oracle.cli", "check", "net.py", "--json",
+                          "--max-examples", "3", *args], cwd=tmp_path, capture_output=True,
+                         text=True)
+    return out.returncode, json.loads(out.stdout)
+
+
+def test_what_cannot_be_inferred_comes_from_the_command_line_or_pyproject(tmp_path):
+    (tmp_path / "net.py").write_text(_NEEDS_MODE)
+    code, report = _cli(tmp_path)
+    (scaler,) = [c for c in report["components"] if c["name"] == "Scaler"]
+    assert code == 2 and scaler["status"] == "skipped"
+    assert "--layer 'Scaler: kwargs=" in scaler["checks"][0]["message"]
+    code, report = _cli(tmp_path, "--layer", "Scaler: kwargs={'mode': 'double'}")
+    assert code == 0, report
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.nnfs-oracle.layers.Scaler]\nkwargs = {mode = "double"}\n')
+    code, report = _cli(tmp_path)
+    assert code == 0 and [c["status"] for c in report["components"]
+                          if c["name"] == "Scaler"] == ["pass"]
