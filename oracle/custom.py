@@ -380,7 +380,7 @@ def constructor_plan(cls: type, config: LayerConfig | None = None, *,
         raise CustomError(
             f"{cls.__name__}({', '.join(p.name for p in params)}): no value can be inferred for "
             f"{', '.join(missing)}; give them with --layer '{cls.__name__}: kwargs={{"
-            + ", ".join(f"{m!r}: ..." for m in missing) + "}' or in pyproject.toml "
+            + ", ".join(f'"{m}": ...' for m in missing) + "}' or in pyproject.toml "
             f"[tool.nnfs-oracle.layers.{cls.__name__}] kwargs = {{{example}}}")
     shown = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
     return Construction(tuple(args), kwargs, sizes, f"{cls.__name__}({', '.join(shown)})")

@@ -214,6 +214,10 @@ def render_text(
             out.append(f"           {paint(word, ch.status)} {ch.name}")
             if ch.message:
                 out.extend(_indent(ch.message, "                 ", width))
+        if c.status == "skipped":  # what to give so that it can be checked: all of it
+            for ch in c.checks:
+                out.extend(_indent(ch.message, "           ", width))
+            continue
         for ch in c.checks:
             if ch.status in ("note", "xfail") or ch.status == "skip" and ch.message:
                 # a check that could not run says why (never a silent skip), once per reason
