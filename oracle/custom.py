@@ -233,8 +233,8 @@ def custom_classes(namespace: dict[str, Any], mapping: dict[str, str] | None = N
     plays no book component: the custom components, by their own names, in definition order.
 
     Left out: classes defined in an installed library (imported, not written), abstract
-    bases (forward or backward that only passes or raises), the parts the book's classes
-    are made of, and classes the user's config says to skip."""
+    bases (abstract methods, or a forward or backward that only passes or raises), bases of
+    the book's classes, and classes the user's config says to skip."""
     from oracle import frames
 
     if found is None:
@@ -259,7 +259,8 @@ def custom_classes(namespace: dict[str, Any], mapping: dict[str, str] | None = N
             source_file = ""
         if source_file and not source_file.startswith("<") and frames.is_library(source_file):
             continue
-        if _is_placeholder(getattr(cls, fwd)) or _is_placeholder(getattr(cls, bwd)):
+        if inspect.isabstract(cls) or _is_placeholder(getattr(cls, fwd)) \
+                or _is_placeholder(getattr(cls, bwd)):
             continue
         if any(issubclass(b, cls) for b in book_classes if isinstance(b, type)) and cfg is None:
             continue  # a base a book class derives from (its own checks cover it)

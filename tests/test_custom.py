@@ -378,3 +378,19 @@ def test_what_cannot_be_inferred_comes_from_the_command_line_or_pyproject(tmp_pa
     code, report = _cli(tmp_path)
     assert code == 0 and [c["status"] for c in report["components"]
                           if c["name"] == "Scaler"] == ["pass"]
+
+
+def test_an_abstract_base_is_not_a_component():
+    import abc
+
+    class Base(abc.ABC):
+        def __init__(self, input_size, output_size):
+            pass
+
+        @abc.abstractmethod
+        def forward(self, inputs): ...
+
+        @abc.abstractmethod
+        def backward(self, dvalues): ...
+
+    assert C.custom_classes({"Base": Base, "Tanh": Tanh}) == {"Tanh": Tanh}
