@@ -385,7 +385,7 @@ def test_an_abstract_base_is_not_a_component():
 
     class Base(abc.ABC):
         def __init__(self, input_size, output_size):
-            pass
+            self.sizes = (input_size, output_size)
 
         @abc.abstractmethod
         def forward(self, inputs): ...
