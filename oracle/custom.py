@@ -37,7 +37,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from oracle.adapt import BACKWARD_NAMES, FORWARD_NAMES, Adapter, discover
-from oracle.binding import normalise, takes_training
+from oracle.binding import accumulator_methods, normalise, takes_training
 from oracle.spec import SPECS, Case, Spec
 
 __all__ = [
@@ -440,6 +440,8 @@ class CustomPlan:
     batch_last: bool = False  # the layer takes the samples on its last axis: the driver
     #              moves them there (the cases keep them first, as everywhere else)
     factory: Callable[[], Any] | None = None  # a live object's copy (oracle.certify)
+    backward_from_output: bool = False  # an activation and a loss in one class: backward
+    #              takes the activation's outputs (the book's softmax/cross-entropy form)
     given: Case | None = None  # the inputs (and parameters) the user gave: the typical case
     variants: list[CustomPlan] = field(default_factory=list)  # built with other options
     notes: list[str] = field(default_factory=list)
@@ -481,11 +483,27 @@ class CustomPlan:
 
 def make(cls: type, construction: Construction, factory: Callable[[], Any] | None) -> Any:
     """A fresh object, np.random seeded first (the constructor's draws are the same each
-    time)."""
+    time), made ready as the book's Model makes a loss: its accumulators (and those of the
+    losses it holds) started, no trainable layers remembered."""
     np.random.seed(SEED)
-    if factory is not None:
-        return factory()
-    return cls(*construction.args, **construction.kwargs)
+    obj = factory() if factory is not None else cls(*construction.args, **construction.kwargs)
+    for part in [obj, *getattr(obj, "__dict__", {}).values()]:
+        if callable(getattr(part, "calculate", None)):
+            _ready(part)
+    return obj
+
+
+def _ready(loss: Any) -> None:
+    try:
+        names = accumulator_methods(loss)
+    except Exception:
+        return
+    for book, args in (("remember_trainable_layers", ([],)), ("new_pass", ())):
+        if book in names:
+            try:
+                getattr(loss, names[book])(*args)
+            except Exception:  # the checks that need it will say so
+                pass
 
 
 def seed_forward() -> None:
@@ -895,6 +913,7 @@ def _probe_loss(name: str, cls: type, config: LayerConfig, construction: Constru
             plan = CustomPlan(name, cls, "loss", construction, p.shape, tuple(ret.shape),
                               labels=labels, real_predictions=real_pred, factory=factory,
                               params=find_parameters(ad.obj, config))
+            plan.backward_from_output = _takes_activations(cls, construction, factory, p, y)
             plan.param_shapes = {kk: tuple(np.shape(get_path(ad.obj, v[0])))
                                  for kk, v in plan.params.items()}
             return plan
@@ -903,6 +922,42 @@ def _probe_loss(name: str, cls: type, config: LayerConfig, construction: Constru
         f"(forward(y_pred, y_true), backward(dvalues, y_true)); first error: "
         f"{errors[0] if errors else '-'}; say kind=layer with --layer '{name}: kind=layer' if "
         "it is not a loss")
+
+
+def _takes_activations(cls: type, construction: Construction,
+                       factory: Callable[[], Any] | None, p: np.ndarray, y: np.ndarray) -> bool:
+    """Is this an activation and a loss in one class whose backward takes the activation's
+    outputs (``self.output`` after forward, shaped like the inputs), as the book's
+    softmax/cross-entropy does?  Decided by which of the two gives the derivative of the mean
+    loss with respect to the inputs, by finite differences at the probe's point."""
+    from oracle import numerics as nm
+
+    def run(q: np.ndarray, back: np.ndarray | None = None) -> tuple[float, Any, Any]:
+        ad = Adapter(make(cls, construction, factory), [])
+        ret = ad.forward(q.copy(), y.copy())
+        if ret is None:
+            ret = ad.read("output", returned_ok=False)
+        act = getattr(ad.obj, "output", None)
+        d = None
+        if back is not None:
+            ad.backward(back.copy(), y.copy())
+            d = np.asarray(ad.read("dinputs"), dtype=np.float64)
+        return float(np.mean(np.asarray(ret, dtype=np.float64))), act, d
+
+    try:
+        _, act, from_inputs = run(p, p)
+        if not (isinstance(act, np.ndarray) and act.shape == p.shape) or np.array_equal(act, p):
+            return False
+        _, _, from_outputs = run(p, np.asarray(act, dtype=np.float64))
+        num = nm.numeric_vjp(lambda q: np.asarray(run(q)[0]), p, np.asarray(1.0))
+    except Exception:
+        return False
+
+    def near(d: Any) -> bool:
+        return d is not None and np.shape(d) == num.shape and bool(
+            np.allclose(d, num, rtol=1e-4, atol=1e-7 * max(1.0, float(np.abs(num).max()))))
+
+    return near(from_outputs) and not near(from_inputs)
 
 
 def _flat_outside(cls: type, construction: Construction, factory: Callable[[], Any] | None,

@@ -327,6 +327,19 @@ class CustomLossDriver(LossDriver):
         plan = ctx.spec.plan
         return Adapter(custom.make(cls, plan.construction, plan.factory), notes)
 
+    def run(self, ctx: Context, ad: Adapter, case: Case, a: dict[str, Any], *,
+            backward: bool, given: bool) -> Outcome:
+        if not ctx.spec.plan.backward_from_output:
+            return super().run(ctx, ad, case, a, backward=backward, given=given)
+        # an activation and a loss in one class (sigmoid and cross-entropy): its backward
+        # takes the activation's outputs, as the book's softmax one does
+        out = super().run(ctx, ad, case, a, backward=False, given=given)
+        if backward:
+            activations = np.array(ad.read("output", returned_ok=False), copy=True)
+            ad.backward(activations, a["y"])
+            out.grads = {"dinputs": ad.read("dinputs")}
+        return out
+
 
 #: One driver per family (a spec's ``family`` names its driver).
 DRIVERS: dict[str, Driver] = {

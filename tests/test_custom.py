@@ -394,3 +394,28 @@ def test_an_abstract_base_is_not_a_component():
         def backward(self, dvalues): ...
 
     assert C.custom_classes({"Base": Base, "Tanh": Tanh}) == {"Tanh": Tanh}
+
+
+class SigmoidBCE:
+    """Sigmoid and binary cross-entropy in one class: backward takes the sigmoid's outputs,
+    as the book's softmax/cross-entropy class does."""
+
+    def forward(self, inputs, y_true):
+        self.output = 1 / (1 + np.exp(-inputs))
+        p = np.clip(self.output, 1e-7, 1 - 1e-7)
+        return -np.mean(y_true * np.log(p) + (1 - y_true) * np.log(1 - p), axis=-1)
+
+    def backward(self, dvalues, y_true):
+        self.dinputs = (dvalues - y_true) / dvalues.shape[1] / len(dvalues)
+
+
+class SigmoidBCEWrong(SigmoidBCE):
+    def backward(self, dvalues, y_true):
+        self.dinputs = (dvalues - y_true) / dvalues.shape[1]  # no / samples
+
+
+def test_an_activation_and_loss_in_one_class_gets_its_activations_in_backward():
+    assert C.plan_for_class("SigmoidBCE", SigmoidBCE).backward_from_output
+    report = _check(SigmoidBCE, SigmoidBCEWrong)
+    assert report.component("SigmoidBCE").status == "pass", report
+    assert report.component("SigmoidBCEWrong").status == "fail"
