@@ -491,19 +491,12 @@ def certify(
     label = name or type(layer).__name__
     report = TargetReport(label, load_mode="object")
     t0 = time.monotonic()
-    state = None
-    try:
-        import numpy as np
-
-        state = np.random.get_state()
+    try:  # (probing restores NumPy's global random state itself)
         with numpy_restored():
             plan = plan_for_object(layer, inputs, params=params, name=label, y_true=y_true)
     except CustomError as exc:
         report.error = f"cannot certify {label}: {exc}"
         return report
-    finally:
-        if state is not None:
-            np.random.set_state(state)
     report.components.append(check_custom(label, type(layer), namespace={}, settings=settings,
                                           plan=plan))
     report.seconds = time.monotonic() - t0

@@ -348,24 +348,16 @@ def check_custom(name: str, cls: type, *, namespace: dict[str, Any], settings: S
         return ComponentResult(name, cls.__name__, "error",
                                [CheckResult("definition", "error", broken)])
     state = np.random.get_state()  # the caller's global generator is left as it was
-    # No reference to compare float32 results with: a custom component is certified in
-    # float64, with NumPy's own functions in place of those nnfs.init() patched.
-    restored = numpy_restored()
-    restored.__enter__()
     try:
-        if plan is None:
-            config = C.LayerConfig.from_dict(settings.layers.get(name, {}),
-                                             what=f"the config of {name}: ")
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")
-                plan = C.plan_for_class(name, cls, config)
-        result = check_spec(C.custom_spec(plan), cls, namespace=namespace, settings=settings)
+        # No reference to compare float32 results with: a custom component is certified in
+        # float64, with NumPy's own functions in place of those nnfs.init() patched.
+        with numpy_restored():
+            result, plan = _custom_result(name, cls, namespace, settings, plan)
     except (C.CustomError, ValueError) as e:
         return ComponentResult(name, cls.__name__, "skipped",
                                [CheckResult("interface", "skip", f"not checked: {e}")],
                                seconds=time.perf_counter() - t0)
     finally:
-        restored.__exit__(None, None, None)
         np.random.set_state(state)
     result.adaptations.insert(0, plan.describe())
     if P.numpy_patched():
@@ -374,6 +366,18 @@ def check_custom(name: str, cls: type, *, namespace: dict[str, Any], settings: S
     if plan.uncontrolled:
         result.adaptations.append(plan.uncontrolled)
     return result
+
+
+def _custom_result(name: str, cls: type, namespace: dict[str, Any], settings: Settings,
+                   plan: C.CustomPlan | None) -> tuple[ComponentResult, C.CustomPlan]:
+    """The plan (probed unless given) and the checks of its run-time spec record."""
+    if plan is None:
+        config = C.LayerConfig.from_dict(settings.layers.get(name, {}),
+                                         what=f"the config of {name}: ")
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            plan = C.plan_for_class(name, cls, config)
+    return check_spec(C.custom_spec(plan), cls, namespace=namespace, settings=settings), plan
 
 
 def check_spec(

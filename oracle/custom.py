@@ -38,7 +38,12 @@ from hypothesis import strategies as st
 
 from oracle.adapt import BACKWARD_NAMES, FORWARD_NAMES, Adapter, discover
 from oracle.binding import accumulator_methods, normalise, takes_training
-from oracle.spec import SPECS, Case, Spec
+from oracle.spec import (
+    SPECS,
+    Case,
+    Spec,
+    _away,  # Gaussian draws kept 0.1 away from 0
+)
 
 __all__ = [
     "CustomError",
@@ -511,8 +516,6 @@ def seed_forward() -> None:
     np.random.seed(SEED + 1)
 
 
-_make = make
-
 
 class _Probe:
     """One attempt: build, forward on ``x`` (training where there is a flag), backward."""
@@ -521,27 +524,24 @@ class _Probe:
                  factory: Callable[[], Any] | None) -> None:
         self.cls, self.construction, self.factory = cls, construction, factory
 
-    def layer(self, x: np.ndarray, dvalues: np.ndarray | None = None
-              ) -> tuple[Adapter, np.ndarray, np.ndarray | None]:
-        obj = _make(self.cls, self.construction, self.factory)
+    def layer(self, x: np.ndarray) -> tuple[Adapter, np.ndarray]:
+        obj = make(self.cls, self.construction, self.factory)
         ad = Adapter(obj, [])
         np.random.seed(SEED + 1)
         ad.forward(x.copy(), training=True)
         out = np.asarray(ad.read("output"))
         if out.dtype.kind not in "fc" or out.ndim == 0:
             raise CustomError(f"output of shape {out.shape} and dtype {out.dtype}")
-        up = dvalues if dvalues is not None else _normal(out.shape, 7)
-        ad.backward(up.copy())
-        return ad, out, up
+        ad.backward(_normal(out.shape, 7))
+        return ad, out
 
 
 def _normal(shape: tuple[int, ...], seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=shape)
-    return x + np.where(x >= 0, 0.1, -0.1)  # away from 0, where activations have kinks
+    """Gaussian values away from 0, where activations have kinks."""
+    return _away(np.random.default_rng(seed), shape)
 
 
-def _candidates(cls: type, construction: Construction, shapes: list[tuple[int, ...]]
+def _candidates(construction: Construction, shapes: list[tuple[int, ...]]
                 ) -> Iterator[tuple[tuple[int, ...], str, bool]]:
     """Input shapes to try, each with its layout in words and whether the samples are on
     the last axis (a layer written for (height, width, channels, samples))."""
@@ -767,7 +767,7 @@ def _probe_layer(name: str, cls: type, config: LayerConfig, construction: Constr
     (where a shape bug shows), else one where the layer is the identity."""
     probe = _Probe(cls, construction, factory)
     try:
-        obj = _make(cls, construction, factory)
+        obj = make(cls, construction, factory)
     except Exception as e:
         raise CustomError(f"{construction.said} raised {type(e).__name__}: {e}; give the "
                           f"constructor's arguments with --layer '{name}: args=(...)' or "
@@ -783,7 +783,7 @@ def _probe_layer(name: str, cls: type, config: LayerConfig, construction: Constr
     else:
         if config.input != "int":
             trials.extend((s, lay, False, last)
-                          for s, lay, last in _candidates(cls, construction, shapes))
+                          for s, lay, last in _candidates(construction, shapes))
         if config.input != "float":
             vocab = _vocab(construction, shapes)
             trials.extend([((PROBE_BATCH, STEPS), "token ids (samples, steps)", True, False),
@@ -796,7 +796,7 @@ def _probe_layer(name: str, cls: type, config: LayerConfig, construction: Constr
         tried.append("x".join(map(str, shape)) + (" ids" if integer else ""))
         shape_off = False
         try:
-            ad, out, up = probe.layer(x)
+            ad, out = probe.layer(x)
             params = find_parameters(ad.obj, config)
             if not integer:
                 d = np.asarray(ad.read("dinputs"))
@@ -858,7 +858,7 @@ def _takes_flag(obj: Any) -> bool:
 def _randomness(plan: CustomPlan, probe: _Probe, x: np.ndarray) -> None:
     """Does forward draw from np.random (held fixed by seeding), or stay random even so?"""
     def out(seed: int | None) -> np.ndarray:
-        obj = _make(plan.cls, plan.construction, plan.factory)
+        obj = make(plan.cls, plan.construction, plan.factory)
         ad = Adapter(obj, [])
         if seed is not None:
             np.random.seed(seed)
@@ -891,7 +891,7 @@ def _probe_loss(name: str, cls: type, config: LayerConfig, construction: Constru
     for labels, y in (("one_hot", one_hot), ("sparse", sparse), ("real", rng.normal(size=(n, k)))):
         for real_pred, p in ((True, real), (False, probs * 0.9 + 0.1 / k)):
             try:
-                obj = _make(cls, construction, factory)
+                obj = make(cls, construction, factory)
                 ad = Adapter(obj, [])
                 ret = ad.forward(p.copy(), y.copy())
                 if ret is None:
@@ -1009,9 +1009,6 @@ def plan_for_object(obj: Any, inputs: Any, *, params: Any = None, name: str | No
 # --------------------------------------------------------------------------- the record
 
 
-def _away(rng: np.random.Generator, shape: tuple[int, ...], scale: float = 1.0) -> np.ndarray:
-    x = rng.normal(size=shape) * scale
-    return x + np.where(x >= 0, 0.1, -0.1) * scale
 
 
 def custom_case(plan: CustomPlan, n: int, seed: int, *, params_from: Any = None) -> Case:
@@ -1036,7 +1033,7 @@ def custom_case(plan: CustomPlan, n: int, seed: int, *, params_from: Any = None)
     else:
         x = _away(rng, (n, *rest))
     out_rest = plan.output_shape[1:]
-    params = {name: _away(rng, shape, 0.5) for name, shape in plan.param_shapes.items()}
+    params = {name: 0.5 * _away(rng, shape) for name, shape in plan.param_shapes.items()}
     return Case(inputs=x, dvalues=rng.normal(size=(n, *out_rest)), extra={"params": params})
 
 
