@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,6 +120,61 @@ def discover(namespace: dict[str, Any], mapping: dict[str, str] | None = None) -
             name_methods(cls, {method: theirs})
             out[book].adaptations.append(f"method {theirs}() used as {method}() (--map)")
     return out
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """``" (did you mean 'X'?)"`` for the closest of `choices`, or ``""``."""
+    choices = list(choices)
+    lowered = {c.lower(): c for c in choices}
+    if name.lower() in lowered:
+        return f" (did you mean '{lowered[name.lower()]}'?)"
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    if not close:  # "Dense" -> "Layer_Dense", "adam" -> "Optimizer_Adam"
+        tails = [c for c in choices if c.lower().endswith("_" + name.lower())]
+        close = tails[:1]
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def names_that_name_nothing(namespace: dict[str, Any], mapping: dict[str, str],
+                            named: Iterable[str] = (), custom: Iterable[str] = ()) -> str | None:
+    """Why the user's names do not fit the target, or None: a ``--map Book=Theirs`` whose
+    class is not in it, and a component asked for by name (``named``) that is neither found
+    among the book's classes nor one of its ``custom`` classes; each with the closest of its
+    classes.  Such a run would otherwise drop the component and could pass."""
+    classes = sorted(k for k, v in namespace.items() if isinstance(v, type)
+                     and not k.startswith("_"))
+    found = discover(namespace, mapping)
+    problems = []
+    for book, theirs in mapping.items():
+        if "." not in book and theirs not in classes:
+            problems.append(f"--map {book}={theirs}: the target has no class {theirs!r}"
+                            f"{did_you_mean(theirs, classes)}")
+    custom = set(custom)
+    for name in named:
+        f = found.get(name)
+        if (f is None or f.cls is None) and name not in custom and name not in mapping:
+            problems.append(f"--component {name}: the target has no class for it"
+                            f"{did_you_mean(name, classes)}")
+    if not problems:
+        return None
+    shown = ", ".join(classes[:12]) + (" ..." if len(classes) > 12 else "")
+    return "; ".join(problems) + f" (its classes: {shown or 'none'})"
+
+
+def role_of(class_name: str, *, words: bool = True) -> str | None:
+    """The book component a class speaks for by its name alone (the book's name, a name it
+    is known by, or, with ``words``, the words of its name), or None: what two files that
+    define a ``DenseLayer`` and a ``Layer_Dense`` have in common before anything is run."""
+    if class_name in SPECS:
+        return class_name
+    n = _norm(class_name)
+    for book in COMPONENTS:
+        if n in _ALIASES.get(book, ()):
+            return book
+    if not words:
+        return None
+    hits = [book for book in COMPONENTS if _named_for(SPECS[book], class_name)]
+    return hits[0] if len(hits) == 1 else None
 
 
 def _ambiguous(book: str, hits: list[str]) -> list[str]:

@@ -19,7 +19,6 @@ plugin, so all three accept and refuse the same things with the same words.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 import types
 from collections.abc import Iterable, Mapping
@@ -52,15 +51,9 @@ def _components() -> list[str]:
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """``" (did you mean 'X'?)"`` for the closest of `choices`, or ``""``."""
-    choices = list(choices)
-    lowered = {c.lower(): c for c in choices}
-    if name.lower() in lowered:
-        return f" (did you mean '{lowered[name.lower()]}'?)"
-    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
-    if not close:  # "Dense" -> "Layer_Dense", "adam" -> "Optimizer_Adam"
-        tails = [c for c in choices if c.lower().endswith("_" + name.lower())]
-        close = tails[:1]
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    from oracle.adapt import did_you_mean as closest
+
+    return closest(name, choices)
 
 
 def validate_component(name: str, *, what: str = "component", custom: bool = False) -> str:
@@ -300,8 +293,13 @@ def make_settings(
     components: Iterable[str] | None = None,
     layers: Iterable[str] | Mapping[str, Any] | None = None,
     custom: bool = True,
+    reading: str = "auto",
 ) -> Settings:
     """A checked :class:`~oracle.settings.Settings`; raises ``ValueError`` on a bad value."""
+    from oracle.targets import READINGS
+
+    if reading not in READINGS:
+        raise ValueError(f"reading must be one of {', '.join(READINGS)}, got {reading!r}")
     if max_examples is not None:
         if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 1:
             raise ValueError(f"max_examples must be a positive integer, got {max_examples!r}")
@@ -338,6 +336,8 @@ def make_settings(
         expected_failures=validate_expected_failures(expected_failures),
         layers=parse_layers(layers),
         custom=bool(custom),
+        named=comps is not None,
+        reading=reading,
     )
 
 
@@ -448,8 +448,9 @@ def check(
 
 
 def restrict(settings: Settings, components: list[str]) -> Settings:
-    """A copy of `settings` that checks only `components`."""
-    return dataclasses.replace(settings, components=list(components))
+    """A copy of `settings` that checks only `components` (a component the target lacks is
+    then missing, not an error: the caller chose them, not the user)."""
+    return dataclasses.replace(settings, components=list(components), named=False)
 
 
 def certify(

@@ -3,8 +3,10 @@
     nnfs-oracle check TARGET... [--map Book=Yours ...] [--component NAME ...]
                                 [--max-examples N] [--seed N] [--profile NAME]
                                 [--timeout S] [--import] [--json] [--junit-xml FILE]
-                                [--jobs N] [--verbose]
-    nnfs-oracle list [--json]
+                                [--jobs N] [--verbose] [--each | --one]
+                                [--rubric FILE] [--format FORMAT] [-o PATH] [--shard I/N]
+    nnfs-oracle merge FILE... [--rubric FILE] [--format FORMAT] [-o PATH]
+    nnfs-oracle list [TARGET] [--json]
     nnfs-oracle --version
 
 Exit status: 0 every component found passes, 1 a component fails or errors,
@@ -20,10 +22,15 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from oracle import __version__
+from oracle import report as rep
 from oracle.results import TargetReport
 from oracle.settings import PROFILE_EXAMPLES, Settings
+
+if TYPE_CHECKING:
+    from oracle.rubric import Grade, Rubric
 
 __all__ = ["build_parser", "main"]
 
@@ -144,9 +151,27 @@ def build_parser() -> argparse.ArgumentParser:
         "its definitions",
     )
     chk.add_argument(
-        "--json", action="store_true", help="print JSON on stdout (and nothing else there)"
+        "--json", action="store_true", help="print JSON on stdout (and nothing else there); "
+        "the same as --format json"
     )
     chk.add_argument("--junit-xml", metavar="FILE", help="also write a JUnit XML report to FILE")
+    _output_options(chk)
+    reading = chk.add_mutually_exclusive_group()
+    reading.add_argument(
+        "--each", dest="reading", action="store_const", const="each",
+        help="a folder is a class of submissions: check each file or subfolder on its own "
+        "(by default this is decided from the sources: files that define the same classes "
+        "and do not import each other are submissions)")
+    reading.add_argument(
+        "--one", dest="reading", action="store_const", const="one",
+        help="a folder is one target, even if its files define the same class (the later "
+        "file's is used)")
+    chk.set_defaults(reading="auto")
+    chk.add_argument(
+        "--shard", metavar="I/N", default=None,
+        help="check only part I of N of the submissions (every N-th, deterministic), to "
+        "spread a class over machines; join the parts' --format json outputs with "
+        "`nnfs-oracle merge`")
     chk.add_argument(
         "--jobs",
         type=_positive_int,
@@ -157,6 +182,18 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("-v", "--verbose", action="store_true", help="also list the checks that pass")
 
     chk.set_defaults(subparser=chk)
+
+    mrg = sub.add_parser(
+        "merge",
+        help="join the JSON outputs of shards (or of runs) into one table, CSV, Gradescope "
+        "set or feedback",
+        description="Join the --format json outputs of `nnfs-oracle check --shard I/N` in the "
+        "order of the unsharded run, and render them in any output format (grades again "
+        "with --rubric, or with the rubric they were graded with).")
+    mrg.add_argument("files", nargs="+", metavar="FILE", help="JSON written by check")
+    _output_options(mrg)
+    mrg.add_argument("-v", "--verbose", action="store_true", help=argparse.SUPPRESS)
+    mrg.set_defaults(subparser=mrg)
 
     lst = sub.add_parser("list", help="list the book's components and their checks, or what "
                          "was found in a target and how it will be driven")
@@ -169,6 +206,26 @@ def build_parser() -> argparse.ArgumentParser:
                      help="import the target normally (runs its top-level code)")
     lst.add_argument("--json", action="store_true", help="print JSON")
     return parser
+
+
+FORMATS = ("text", "json", "csv", "gradescope", "junit", "feedback")
+
+
+def _output_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--rubric", metavar="FILE", default=None,
+        help="grade with this rubric (TOML, or a pyproject.toml with [tool.nnfs-oracle."
+        "rubric]): points per component, split per group of checks, visibility; only its "
+        "components are checked")
+    p.add_argument(
+        "--format", choices=FORMATS, default=None,
+        help="what to write: text (default), json (always a list), csv (a row per "
+        "submission), gradescope (results.json), junit (XML) or feedback (a text per "
+        "submission)")
+    p.add_argument(
+        "-o", "--output", metavar="PATH", default=None,
+        help="write there instead of stdout; for gradescope and feedback with several "
+        "submissions, a folder (PATH/NAME/results.json, PATH/NAME.txt)")
 
 
 @contextlib.contextmanager
@@ -214,11 +271,21 @@ def _run(targets: list[str], settings: Settings, jobs: int | None) -> list[Targe
         return reports
 
 
-def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from oracle import report as rep
-    from oracle.api import make_settings, read_layer_configs
+def _read_rubric(path: str | None) -> Rubric | None:
+    from oracle.rubric import read_rubric
 
+    return None if path is None else read_rubric(path)
+
+
+def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from oracle.api import make_settings, read_layer_configs
+    from oracle.targets import expand, parse_shard, shard
+
+    fmt = args.format or ("json" if args.json else "text")
+    if args.json and fmt != "json":
+        parser.error("--json and --format " + fmt + " ask for two outputs; choose one")
     try:
+        rubric = _read_rubric(args.rubric)
         layers = {**read_layer_configs(), **_layers(args.layer)}
         settings = make_settings(
             mapping=args.map,
@@ -230,39 +297,162 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             components=args.component,
             layers=layers,
             custom=args.custom,
+            reading=args.reading,
         )
+        part = parse_shard(args.shard) if args.shard else None
     except ValueError as exc:
         parser.error(str(exc))  # exits 2 with the usage line
+    if rubric is not None and settings.components is None:
+        settings.components = rubric.names  # the assignment: only its components
 
-    targets = list(args.targets)
-    if args.json:
+    expansion = expand(args.targets, settings.reading)
+    subs = expansion.submissions
+    if part is not None:
+        subs = shard(subs, *part)
+    quiet = fmt != "text" and args.output is None
+    for note in expansion.notes:
+        print(note, file=sys.stderr if quiet or fmt != "text" else sys.stdout)
+    if part is not None:
+        print(f"shard {part[0]}/{part[1]}: {len(subs)} of {len(expansion.submissions)} "
+              "submissions", file=sys.stderr)
+    if not subs:
+        print(f"{PROG}: shard {args.shard} has no submissions", file=sys.stderr)
+    targets = [sb.path for sb in subs if sb.path not in expansion.errors]
+    if fmt == "text" and len(targets) > 1 and rep.use_color(sys.stderr):
+        print(f"checking {len(targets)} targets...", file=sys.stderr, flush=True)
+    if fmt != "text":
         with _stdout_to_stderr():
-            reports = _run(targets, settings, args.jobs)
-        print(rep.render_json(reports[0] if len(reports) == 1 else reports))
+            ran = iter(_run(targets, settings, args.jobs) if targets else [])
     else:
-        if len(targets) > 1 and rep.use_color(sys.stderr):
-            print(f"checking {len(targets)} targets...", file=sys.stderr, flush=True)
-        reports = _run(targets, settings, args.jobs)
-        color = rep.use_color(sys.stdout)
-        width = shutil.get_terminal_size((100, 24)).columns if color else 100
-        for i, r in enumerate(reports):
-            if i:
-                print()
-            text = rep.render_text(r, color=color, verbose=args.verbose, width=max(width, 60))
-            print(text, end="")
-        if len(reports) > 1:
-            print()
-            print(rep.render_table(reports, color=color), end="")
-
-    code = max((r.exit_code for r in reports), default=0)
+        ran = iter(_run(targets, settings, args.jobs) if targets else [])
+    reports = []
+    for sb in subs:
+        r = TargetReport(sb.path, error=expansion.errors[sb.path]) \
+            if sb.path in expansion.errors else next(ran)
+        if sb.folder is not None or part is not None or len(subs) > 1:
+            r.submission, r.position, r.total = sb.name, sb.position, sb.total
+        reports.append(r)
+    code = _emit(reports, rubric, fmt, args.output, args.verbose)
     if args.junit_xml:
-        try:
-            with open(args.junit_xml, "w", encoding="utf-8") as f:
-                f.write(rep.render_junit_xml(reports))
-        except OSError as exc:
-            print(f"{PROG}: cannot write JUnit XML to {args.junit_xml!r}: {exc}", file=sys.stderr)
-            return 2
-    return code
+        names = rubric.names if rubric is not None else None
+        code = max(code, _write(args.junit_xml, rep.render_junit_xml(reports, assignment=names),
+                                "JUnit XML"))
+    if code >= 2:
+        return code
+    return max((r.exit_code for r in reports), default=2)
+
+
+def _cmd_merge(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from oracle.gradebook import merge, read_documents
+
+    try:
+        rubric = _read_rubric(args.rubric)
+        reports, graded_with, _ = read_documents(args.files)
+    except ValueError as exc:
+        print(f"{PROG} merge: {exc}", file=sys.stderr)
+        return 2
+    reports, warnings = merge(reports)
+    for w in warnings:
+        print(f"{PROG} merge: warning: {w}", file=sys.stderr)
+    code = _emit(reports, rubric or graded_with, args.format or "text", args.output,
+                 args.verbose)
+    return code if code >= 2 else max((r.exit_code for r in reports), default=2)
+
+
+def _write(path: str, text: str, what: str) -> int:
+    try:
+        parent = os.path.dirname(path)
+        if parent:
+            os.makedirs(parent, exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as exc:
+        print(f"{PROG}: cannot write {what} to {path!r}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _per_submission(reports: list[TargetReport], output: str | None) -> bool:
+    """Whether ``output`` is a folder of one file per submission."""
+    return output is not None and (len(reports) > 1 or os.path.isdir(output)
+                                   or output.endswith(("/", os.sep)))
+
+
+def _emit(reports: list[TargetReport], rubric: Rubric | None, fmt: str, output: str | None,
+          verbose: bool) -> int:
+    """Write ``reports`` (graded with ``rubric``) as ``fmt`` to ``output`` or stdout;
+    returns 2 when it could not be written, else 0."""
+    from oracle import gradebook as gb
+
+    grades = gb.grades_for(reports, rubric)
+    if fmt == "json":
+        text = gb.render_document(reports, grades, rubric) + "\n"
+    elif fmt == "csv":
+        text = gb.render_csv(reports, grades, rubric)
+    elif fmt == "junit":
+        text = rep.render_junit_xml(reports, assignment=rubric.names if rubric else None)
+    elif fmt in ("gradescope", "feedback"):
+        if fmt == "gradescope" and grades is None:
+            rubric = gb.default_rubric(reports)
+            grades = gb.grades_for(reports, rubric)
+        if fmt == "gradescope":
+            def one(i: int) -> str:
+                assert grades is not None
+                return json.dumps(gb.gradescope_results(reports[i], grades[i]), indent=2) + "\n"
+        else:
+            def one(i: int) -> str:
+                return gb.render_feedback(reports[i], grades[i] if grades else None)
+        if _per_submission(reports, output):
+            assert output is not None
+            code = 0
+            names = _unique_names(reports)
+            for i, name in enumerate(names):
+                path = (os.path.join(output, name, "results.json") if fmt == "gradescope"
+                        else os.path.join(output, name + ".txt"))
+                code = max(code, _write(path, one(i), fmt))
+            return code
+        if fmt == "gradescope":
+            docs = [json.loads(one(i)) for i in range(len(reports))]
+            text = json.dumps(docs[0] if len(docs) == 1 else docs, indent=2) + "\n"
+        else:
+            text = "\n".join(one(i) for i in range(len(reports)))
+    else:
+        text = _render_text(reports, grades, verbose, output is None)
+    if output is not None:
+        return _write(output, text, fmt)
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    return 0
+
+
+def _unique_names(reports: list[TargetReport]) -> list[str]:
+    from oracle.gradebook import file_name
+
+    names: list[str] = []
+    for r in reports:
+        name = base = file_name(r)
+        n = 2
+        while name in names:
+            name, n = f"{base}-{n}", n + 1
+        names.append(name)
+    return names
+
+
+def _render_text(reports: list[TargetReport], grades: list[Grade] | None, verbose: bool,
+                 tty: bool) -> str:
+    color = tty and rep.use_color(sys.stdout)
+    width = shutil.get_terminal_size((100, 24)).columns if color else 100
+    parts = [rep.render_text(r, color=color, verbose=verbose, width=max(width, 60))
+             for r in reports]
+    text = "\n".join(parts)
+    if len(reports) > 1:
+        text += "\n" + rep.render_table(reports, color=color)
+    if grades is not None:
+        width_name = max(len(r.submission or r.target) for r in reports)
+        text += "\ngrades:\n" + "".join(
+            f"  {(r.submission or r.target):<{width_name}}  {g.score:g} / {g.max_score:g}\n"
+            for r, g in zip(reports, grades, strict=True))
+    return text
 
 
 def _layers(values: list[str]) -> dict[str, dict[str, object]]:
@@ -353,6 +543,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return _cmd_check(args, args.subparser)
     if args.command == "list":
         return _cmd_list(args)
+    if args.command == "merge":
+        return _cmd_merge(args, args.subparser)
     parser.print_help(sys.stderr)
     return 2
 

@@ -60,7 +60,7 @@ from typing import Any
 
 from oracle import frames
 
-__all__ = ["LoadedTarget", "TargetLoadError", "load_target", "location"]
+__all__ = ["LoadedTarget", "TargetLoadError", "load_target", "location", "source_text"]
 
 _PRIVATE_PREFIX = "_nnfs_oracle_target"
 _counter = itertools.count(1)
@@ -275,6 +275,14 @@ def _read_notebook(path: str, notes: list[str]) -> _Source:
     # Lets tracebacks and inspect.getsource show the notebook's code (mtime None: never stale).
     linecache.cache[path] = (len(text), None, text.splitlines(True), path)
     return src
+
+
+def source_text(path: str) -> str:
+    """The Python source of a ``.py`` file or of a notebook's code cells (magics blanked),
+    without running anything; raises :class:`TargetLoadError` when it cannot be read."""
+    if path.lower().endswith(".ipynb"):
+        return _read_notebook(path, []).text
+    return _read_python(path).text
 
 
 # --------------------------------------------------------------------------- parsing
@@ -643,6 +651,7 @@ class _State:
     roots: list[str] = field(default_factory=list)  # files/dirs whose modules load defs-only
     broken: list[TargetLoadError] = field(default_factory=list)  # classes that raised
     several: bool = False  # the target is a folder or package of modules
+    merge: bool = False  # the user chose to read a folder as one target, later files winning
 
 
 def _target_frame(exc: BaseException, roots: list[str]) -> tuple[str, int | None, str] | None:
@@ -1322,11 +1331,23 @@ def _natural_key(name: str) -> list[Any]:
     return [int(p) if p.isdigit() else p.lower() for p in re.split(r"(\d+)", name)]
 
 
-def _merge(namespaces: list[tuple[str, dict[str, Any]]], notes: list[str]) -> dict[str, Any]:
-    """One namespace from several modules, later ones winning.
+def _component_like(cls: type) -> bool:
+    """A class the checks could take for a component: one with a forward or a backward, or
+    named like a book class."""
+    from oracle.adapt import BACKWARD_NAMES, FORWARD_NAMES, role_of
+
+    return any(callable(getattr(cls, n, None)) for n in (*FORWARD_NAMES, *BACKWARD_NAMES)) \
+        or role_of(cls.__name__) is not None
+
+
+def _merge(namespaces: list[tuple[str, dict[str, Any]]], notes: list[str], *,
+           merge: bool = False) -> dict[str, Any]:
+    """One namespace from several modules.
 
     A name a module only imported (its ``__module__`` is another module) does not replace the
-    module that defines it; two modules that each define a class of the same name get a note.
+    module that defines it.  Two modules that each define a component-like class of the same
+    name are an error (one student's class would hide another's), unless ``merge`` (the user
+    chose ``--one``): then the later one wins, with a note.
     """
     merged: dict[str, Any] = {}
     origin: dict[str, str] = {}
@@ -1344,9 +1365,15 @@ def _merge(namespaces: list[tuple[str, dict[str, Any]]], notes: list[str]) -> di
                 if not own and isinstance(value, (type, types.FunctionType)):
                     continue
                 if own and isinstance(value, type) and isinstance(merged[key], type):
+                    if not merge and _component_like(value):
+                        raise TargetLoadError(
+                            f"class {key} is defined in both {origin[key]} and {label}: "
+                            "they are one target, so one would silently hide the other. "
+                            "Check each file as its own target (--each), or take the later "
+                            "one (--one)")
                     notes.append(
                         f"class {key} is defined in both {origin[key]} and {label}; "
-                        f"the one in {label} is used"
+                        f"the one in {label} is used (--one)"
                     )
             merged[key] = value
             origin[key] = label
@@ -1409,7 +1436,7 @@ def _load_package(pkg_dir: str, state: _State, name: str | None = None) -> tuple
             _run_module(pkg, state)
         subs = _import_package_modules(used, pkg_dir, state)
     # The submodules' definitions, then the package's own names over them.
-    merged = _merge([(m.__name__, m.__dict__) for m in subs], state.notes)
+    merged = _merge([(m.__name__, m.__dict__) for m in subs], state.notes, merge=state.merge)
     merged.update({k: v for k, v in pkg.__dict__.items() if not k.startswith("__") and not (
         isinstance(v, types.ModuleType) and isinstance(merged.get(k), type))})
     n = 1 + len(subs)
@@ -1447,7 +1474,8 @@ def _load_directory(directory: str, state: _State) -> tuple[dict, str]:
             _add_path(parent)
             with _Hooked(state):
                 modules = _import_package_modules(own, directory, state)
-            merged = _merge([(m.__name__, m.__dict__) for m in modules], state.notes)
+            merged = _merge([(m.__name__, m.__dict__) for m in modules], state.notes,
+                            merge=state.merge)
             n = len(modules)
             return merged, (f"namespace package {_display(directory)} "
                             f"({n} module{'s' if n != 1 else ''})")
@@ -1480,7 +1508,7 @@ def _load_directory(directory: str, state: _State) -> tuple[dict, str]:
                 _import(d, state)  # the namespace package itself, before its modules
             for m in _import_package_modules(d, os.path.join(directory, d), state):
                 namespaces.append((m.__name__, m.__dict__))
-    merged = _merge(namespaces, state.notes)
+    merged = _merge(namespaces, state.notes, merge=state.merge)
     n = len(files)
     more = len(namespaces) - n
     extra = f" and {more} module{'s' if more != 1 else ''} in its folders" if more else ""
@@ -1556,7 +1584,8 @@ def _looks_like_path(target: str) -> bool:
     )
 
 
-def load_target(target: str | os.PathLike[str], *, import_mode: bool = False) -> LoadedTarget:
+def load_target(target: str | os.PathLike[str], *, import_mode: bool = False,
+                merge: bool = False) -> LoadedTarget:
     """Load ``target`` and return its namespace.
 
     - ``target``: a ``.py`` file, a ``.ipynb`` notebook (nbformat 4), a package directory
@@ -1565,10 +1594,12 @@ def load_target(target: str | os.PathLike[str], *, import_mode: bool = False) ->
       files by natural order winning), or an importable module name such as
       ``mypkg.models``.
     - ``import_mode`` (default ``False``): run the module normally instead of defs-only.
+    - ``merge`` (default ``False``): a class of a component defined in two modules of a
+      folder is taken from the later one; otherwise it is an error of the target.
 
     Raises :class:`TargetLoadError` with a message for the user on any failure.
     """
-    state = _State("import" if import_mode else "defs-only")
+    state = _State("import" if import_mode else "defs-only", merge=merge)
     text = os.fspath(target) if isinstance(target, os.PathLike) else target
     if not isinstance(text, str) or not text.strip():
         raise TargetLoadError(f"not a target: {target!r} (give a file, directory or module name)")

@@ -80,6 +80,32 @@ def check(name: str, applies: Callable[[Spec], bool], **options: Any) -> Callabl
     return register
 
 
+#: What each check judges, for a rubric that gives points per group of checks (one slip
+#: costs one group).  Names ending in "." cover every check they begin.
+CHECK_GROUPS: dict[str, tuple[str, ...]] = {
+    "forward": ("forward", "predictions", "predict", "evaluate", "calculate",
+                "calculate_accumulated", "compare", "regularization_loss", "labels.one_hot",
+                "init", "dropout.mask", "dropout.rate", "dropout.eval"),
+    "gradients": ("backward.", "finite_differences", "kink", "regularization",
+                  "dropout.backward", "options", "network"),
+    "updates": ("update", "momentum", "decay", "train."),
+    "numerics": ("stability", "dtype", "update.tiny_gradients"),
+    "conventions": ("no_mutation", "determinism", "batch_size", "parameters"),
+}
+
+
+def group_of(check_name: str) -> str | None:
+    """The group of a check (see :data:`CHECK_GROUPS`), or None for a result that is not a
+    check's (``run``: the component could not be checked at all)."""
+    for group, names in CHECK_GROUPS.items():
+        if check_name in names:
+            return group
+    for group, names in CHECK_GROUPS.items():
+        if any(n.endswith(".") and check_name.startswith(n) for n in names):
+            return group
+    return None
+
+
 def properties_for(spec: Spec) -> list[Property]:
     """The checks of one component (a name may have one property per family)."""
     return [p for p in PROPERTIES if p.applies(spec)]

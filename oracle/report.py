@@ -407,12 +407,15 @@ def _outcome(case: ET.Element, tag: str, message: str, kind: str) -> None:
     el.text = _xml_text(message)
 
 
-def render_junit_xml(reports: TargetReport | Sequence[TargetReport]) -> str:
+def render_junit_xml(reports: TargetReport | Sequence[TargetReport], *,
+                     assignment: Sequence[str] | None = None) -> str:
     """JUnit XML: one ``<testsuite>`` per target, one ``<testcase>`` per component x check.
 
     ``classname`` is ``target::Component``; fail -> ``<failure>``, error -> ``<error>``,
     missing component / skip / expected failure -> ``<skipped>``; a note passes and
     carries its text in ``<system-out>``. An unusable target is one erroring case ``load``.
+    ``assignment``: only these components are reported, and one of them that is missing
+    is a failure (the assignment asks for it).
     """
     if isinstance(reports, TargetReport):
         reports = [reports]
@@ -433,6 +436,15 @@ def render_junit_xml(reports: TargetReport | Sequence[TargetReport]) -> str:
             counts["errors"] += 1
         for c in r.components:
             classname = f"{r.target}::{c.name}"
+            if assignment is not None and c.name not in assignment:
+                continue
+            if c.status == "missing" and assignment is not None:
+                case = _testcase(suite, classname, "present", 0.0)
+                _outcome(case, "failure", f"{c.name} was not found in the target; the "
+                         "assignment includes it", "missing")
+                counts["tests"] += 1
+                counts["failures"] += 1
+                continue
             if c.status == "missing":
                 # one case, not one per check: its checks never ran
                 case = _testcase(suite, classname, "present", 0.0)

@@ -97,6 +97,10 @@ class TargetReport:
     error: str | None = None  # set when the target is unusable (exit code 2)
     notes: list[str] = field(default_factory=list)  # e.g. "nnfs.init() was called: float32"
     seconds: float = 0.0
+    # one of a class's submissions: its name (alice.py) and place in the whole run
+    submission: str | None = None
+    position: int | None = None
+    total: int | None = None
 
     @property
     def summary(self) -> dict[str, int]:
@@ -145,6 +149,8 @@ class TargetReport:
             "components": [c.to_dict() for c in self.components],
             "summary": {**self.summary, "exit_code": self.exit_code},
             "seconds": round(self.seconds, 3),
+            **({"submission": self.submission, "position": self.position, "total": self.total}
+               if self.submission is not None else {}),
         }
 
     def to_json(self, **kw: Any) -> str:
@@ -159,6 +165,9 @@ class TargetReport:
             d.get("error"),
             list(d.get("notes", [])),
             float(d.get("seconds", 0.0)),
+            d.get("submission"),
+            d.get("position"),
+            d.get("total"),
         )
 
     def __repr__(self) -> str:

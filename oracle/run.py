@@ -701,6 +701,13 @@ def run_namespace(namespace: Any, label: str, settings: Settings) -> TargetRepor
     except Exception as exc:
         custom = {}
         report.notes.append(f"custom components not looked for: {type(exc).__name__}: {exc}")
+    from oracle.adapt import names_that_name_nothing
+
+    wrong = names_that_name_nothing(ns, settings.mapping, settings.components or []
+                                    if settings.named else [], custom)
+    if wrong is not None:
+        report.error = wrong
+        return report
     if _customs(settings):
         names += [n for n in custom if n not in names]
     for name in names:

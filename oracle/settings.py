@@ -27,6 +27,8 @@ class Settings:
     # custom components: class name -> how to build and drive it (oracle.custom.LayerConfig)
     layers: dict[str, dict[str, Any]] = field(default_factory=dict)
     custom: bool = True  # also check the target's classes that are not the book's
+    named: bool = False  # the components were named by the user: one the target lacks is an error
+    reading: str = "auto"  # how a folder is read: auto | each | one (see oracle.targets)
 
     @property
     def examples(self) -> int:
@@ -47,6 +49,8 @@ class Settings:
             parts += ["--map", shlex.quote(f"{book}={theirs}")]
         if self.import_mode:
             parts.append("--import")
+        if self.reading == "one":
+            parts.append("--one")
         if component in self.layers:
             items = ", ".join(f"{k}={v!r}" for k, v in self.layers[component].items())
             parts += ["--layer", shlex.quote(f"{component}: {items}")]

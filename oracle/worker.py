@@ -218,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     events.emit(event="ready")
 
     try:
-        loaded = load_target(target, import_mode=settings.import_mode)
+        loaded = load_target(target, import_mode=settings.import_mode,
+                             merge=settings.reading == "one")
     except TargetLoadError as exc:
         message = str(exc)
         if "MemoryError" in message:
@@ -249,6 +250,13 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug of ours must not cost the book's components
         custom = {}
         notes.append(f"custom components not looked for: {type(exc).__name__}: {exc}")
+    from oracle.adapt import names_that_name_nothing
+
+    wrong = names_that_name_nothing(namespace, settings.mapping, settings.components or []
+                                    if settings.named else [], custom)
+    if wrong is not None:
+        events.emit(event="load_error", message=wrong)
+        _exit(0)
     if customs is True:
         components += [n for n in custom if n not in components]
     events.emit(
