@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["assert_certified", "certify", "check", "__version__"]
+__all__ = ["assert_certified", "certify", "check", "feedback", "grade", "__version__"]
 __version__ = "0.1.0"
 
 
@@ -33,3 +33,17 @@ def assert_certified(layer: Any, inputs: Any, **kwargs: Any) -> Any:
     from oracle.api import assert_certified as _assert
 
     return _assert(layer, inputs, **kwargs)
+
+
+def grade(report: Any, rubric: Any) -> Any:
+    """A report's grade under a rubric; see :func:`oracle.api.grade`."""
+    from oracle.api import grade as _grade
+
+    return _grade(report, rubric)
+
+
+def feedback(report: Any, rubric: Any = None) -> str:
+    """A report as a student's feedback text; see :func:`oracle.api.feedback`."""
+    from oracle.api import feedback as _feedback
+
+    return _feedback(report, rubric)

@@ -22,6 +22,7 @@ import numpy as np
 
 from oracle.binding import (
     call,
+    class_signature,
     hook_by_name,
     method_names,
     name_methods,
@@ -150,11 +151,13 @@ def names_that_name_nothing(namespace: dict[str, Any], mapping: dict[str, str],
             problems.append(f"--map {book}={theirs}: the target has no class {theirs!r}"
                             f"{did_you_mean(theirs, classes)}")
     custom = set(custom)
+    taken = {f.target_name for f in found.values() if f.cls is not None}
+    free = [c for c in classes if c not in taken]  # a class that plays another is no answer
     for name in named:
         f = found.get(name)
         if (f is None or f.cls is None) and name not in custom and name not in mapping:
             problems.append(f"--component {name}: the target has no class for it"
-                            f"{did_you_mean(name, classes)}")
+                            f"{did_you_mean(name, free)}")
     if not problems:
         return None
     shown = ", ".join(classes[:12]) + (" ..." if len(classes) > 12 else "")
@@ -583,7 +586,7 @@ def construct(cls: type, *args: Any, book: type | None = None, **kwargs: Any) ->
     argument the class does not take is dropped when it is at its default (a learner's Dense
     without regularizers); otherwise the check that needs it cannot run (NotSupported)."""
     try:
-        sig = inspect.signature(cls)
+        sig = class_signature(cls) if isinstance(cls, type) else inspect.signature(cls)
     except (TypeError, ValueError):
         return cls(*args, **kwargs)
     params = sig.parameters

@@ -33,6 +33,8 @@ __all__ = [
     "assert_certified",
     "certify",
     "check",
+    "feedback",
+    "grade",
     "make_settings",
     "parse_mapping",
     "validate_component",
@@ -517,3 +519,33 @@ def assert_certified(layer: Any, inputs: Any, **kwargs: Any) -> TargetReport:
 
         raise AssertionError("\n" + render_text(report, verbose=False))
     return report
+
+
+def _rubric(rubric: Any) -> Any:
+    from oracle.rubric import Rubric, read_rubric, rubric_from_dict
+
+    if isinstance(rubric, Rubric):
+        return rubric
+    if isinstance(rubric, Mapping):
+        return rubric_from_dict(dict(rubric), "a dict")
+    if isinstance(rubric, (str, os.PathLike)):
+        return read_rubric(rubric)
+    raise TypeError(f"a rubric is a path to TOML, a dict or a Rubric, got {type(rubric).__name__}")
+
+
+def grade(report: TargetReport, rubric: Any) -> Any:
+    """The :class:`~oracle.rubric.Grade` of a report under ``rubric`` (a path to TOML, a
+    ``pyproject.toml``, a dict of the same table, or a :class:`~oracle.rubric.Rubric`):
+    ``.score``, ``.max_score`` and ``.tests``, one per component or group of checks.
+    Raises ``ValueError`` for a rubric it cannot use."""
+    from oracle.rubric import grade as _grade
+
+    return _grade(report, _rubric(rubric))
+
+
+def feedback(report: TargetReport, rubric: Any = None) -> str:
+    """The text a student reads: the score under ``rubric`` (if given), each part's points,
+    and what failed with its likely cause (a test that is not visible: no inputs)."""
+    from oracle.gradebook import render_feedback
+
+    return render_feedback(report, None if rubric is None else grade(report, rubric))

@@ -30,6 +30,7 @@ import ast
 import inspect
 import re
 import textwrap
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -272,11 +273,22 @@ def plan_call(
     return plan
 
 
+_TREES: dict[Any, ast.AST | None] = {}
+
+
 def _source_tree(fn: Callable[..., Any]) -> ast.AST | None:
+    """The parsed source of a function (read-only: the tree is shared by every caller, one
+    parse per code object, since reading source again is most of a small check's time)."""
+    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    if code is not None and code in _TREES:
+        return _TREES[code]
     try:
-        return ast.parse(textwrap.dedent(inspect.getsource(fn)))
+        tree: ast.AST | None = ast.parse(textwrap.dedent(inspect.getsource(fn)))
     except (OSError, TypeError, SyntaxError, IndentationError):
-        return None
+        tree = None
+    if code is not None:
+        _TREES[code] = tree
+    return tree
 
 
 def _flag_words(fn: Callable[..., Any], name: str, default: Any) -> tuple[Any, Any] | None:
@@ -409,7 +421,46 @@ def method_names(obj: Any, names: Sequence[str]) -> tuple[str, ...]:
 # --------------------------------------------------------------------------- methods by signature
 
 
+_BY_CLASS: weakref.WeakKeyDictionary[type, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def class_cached(obj: Any, key: str, compute: Callable[[], Any]) -> Any:
+    """``compute()`` once per class for instances whose own attributes hold nothing callable
+    (what they find is then the class's alone)."""
+    if isinstance(obj, type) or any(callable(v) for v in getattr(obj, "__dict__", {}).values()):
+        return compute()
+    try:
+        per = _BY_CLASS.setdefault(type(obj), {})
+    except TypeError:  # a class that cannot be weakly referenced
+        return compute()
+    if key not in per:
+        per[key] = compute()
+    return per[key]
+
+
+_SIGNATURES: weakref.WeakKeyDictionary[type, inspect.Signature] = weakref.WeakKeyDictionary()
+
+
+def class_signature(cls: type) -> inspect.Signature:
+    """``inspect.signature(cls)``, once per class (constructors are read thousands of times
+    in one check); raises as it does."""
+    try:
+        return _SIGNATURES[cls]
+    except (KeyError, TypeError):
+        pass
+    sig = inspect.signature(cls)
+    try:
+        _SIGNATURES[cls] = sig
+    except TypeError:
+        pass
+    return sig
+
+
 def _public_methods(obj: Any) -> dict[str, inspect.Signature]:
+    return dict(class_cached(obj, "methods", lambda: _find_public_methods(obj)))
+
+
+def _find_public_methods(obj: Any) -> dict[str, inspect.Signature]:
     out: dict[str, inspect.Signature] = {}
     for name in dir(obj):
         if name.startswith("_"):
@@ -497,6 +548,10 @@ def accumulator_methods(obj: Any) -> dict[str, str]:
     with the sums ``calculate`` adds to (``self.total += ...``): the method taking no argument
     that sets them (to zero) starts a pass, the one that reads them without setting them
     reports it."""
+    return dict(class_cached(obj, "accumulators", lambda: _find_accumulator_methods(obj)))
+
+
+def _find_accumulator_methods(obj: Any) -> dict[str, str]:
     methods = _public_methods(obj)
     out: dict[str, str] = {}
     for book in ("new_pass", "calculate_accumulated", "remember_trainable_layers"):

@@ -27,7 +27,7 @@ from oracle.adapt import (
     get_at,
     set_at,
 )
-from oracle.binding import accumulator_methods, normalise
+from oracle.binding import accumulator_methods, class_cached, normalise
 from oracle.context import Context, Mismatch, NotApplicable
 from oracle.spec import Case
 
@@ -60,6 +60,11 @@ def remembers_layers(obj: Any) -> Any:
     """The loss's ``remember_trainable_layers`` under any name: its one public method
     that takes one argument and whose name, or that argument's, speaks of trainable
     layers (or remembering): ``initialize_loss_func(trainable_layers)``."""
+    name = class_cached(obj, "remembers", lambda: _remembering_method(obj))
+    return None if name is None else getattr(obj, name, None)
+
+
+def _remembering_method(obj: Any) -> str | None:
     hits = []
     for name in dir(obj):
         fn = getattr(obj, name, None)
@@ -73,7 +78,7 @@ def remembers_layers(obj: Any) -> Any:
             continue
         said = normalise(name + (params[0].name if params else ""))
         if len(params) == 1 and ("trainable" in said or "remember" in said):
-            hits.append(fn)
+            hits.append(name)
     return hits[0] if len(hits) == 1 else None
 
 

@@ -316,7 +316,9 @@ def test_json_stdout_is_only_json() -> None:
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    data = json.loads(proc.stdout)  # the whole of stdout
+    documents = json.loads(proc.stdout)  # the whole of stdout
+    assert isinstance(documents, list) and len(documents) == 1  # a list, even of one target
+    data = documents[0]
     assert data["target"] == RELU_OK
     comp = {c["name"]: c for c in data["components"]}
     relu = comp["Activation_ReLU"]
@@ -364,6 +366,7 @@ def test_several_targets_table_json_and_junit(
 
 
 def test_unwritable_junit_path_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    bad = tmp_path / "missing-dir" / "junit.xml"
+    (tmp_path / "a-file").write_text("")
+    bad = tmp_path / "a-file" / "junit.xml"  # a folder cannot be made where a file is
     assert main(["check", RELU_OK, *FAST, "--junit-xml", str(bad)]) == 2
     assert "cannot write JUnit XML" in capsys.readouterr().err

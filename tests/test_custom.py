@@ -362,7 +362,8 @@ def _cli(tmp_path, *args):
     out = subprocess.run([sys.executable, "-m", "oracle.cli", "check", "net.py", "--json",
                           "--max-examples", "3", *args], cwd=tmp_path, capture_output=True,
                          text=True)
-    return out.returncode, json.loads(out.stdout)
+    (report,) = json.loads(out.stdout)  # the CLI's JSON is a list, one report per target
+    return out.returncode, report
 
 
 def test_what_cannot_be_inferred_comes_from_the_command_line_or_pyproject(tmp_path):
