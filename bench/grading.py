@@ -6,7 +6,8 @@ A script, not a test::
     python -m bench.grading --students 20    # a smaller class
 
 The class is made from ``tests/corpus/book/ch22_final.py`` (the book's code through chapter
-22, every component and the Model): most submissions are copies, and every fifth has one bug
+22, every component and the Model, its MAE erratum corrected): most submissions are copies,
+and every fifth has one bug
 of five kinds (a halved dweights, a cross-entropy gradient without ``/ samples``, a ReLU mask
 on dvalues, Adam without bias correction, a Dropout mask not scaled).  It is graded with a
 rubric of every book component (all or nothing, one point each) and the default profile, as
@@ -17,9 +18,13 @@ Measured (wall seconds, one run):
 - ``class``: the whole command, all submissions, as many in parallel as there are cores;
 - ``per_submission``: ``class`` / students x cores: the cost of one submission on one core;
 - ``worker_start``: the median time a worker takes to start and import the engine (NumPy,
-  SciPy, Hypothesis, the reference and the checks) before it loads a submission: the part of
+  SciPy, Hypothesis, the reference and the checks) before it loads a submission: a part of
   every submission's cost that is the same for the whole class, shown as ``shared_fraction``
-  of ``per_submission``.
+  of ``per_submission``.  The other shared part is already shared: the cases every check
+  draws are drawn once per class, from the reference, and replayed to each submission (the
+  case book, :mod:`oracle.checks`); ``--compare`` checks the class again with every
+  submission drawing its own (``without_case_book``) and says whether the grades are the
+  same.
 
 The goal: the class of 100 within 120 s on a 2-core machine.
 """
@@ -55,7 +60,9 @@ BUGS = [
 
 def make_class(folder: Path, students: int) -> list[str]:
     """Write the class; returns the bug of each submission ("" for a correct one)."""
-    book = BOOK.read_text()
+    # the published MAE backward has its sign flipped (the book's erratum): corrected here, so
+    # that a correct submission gets full marks
+    book = BOOK.read_text().replace("np.sign(y_true - dvalues)", "np.sign(dvalues - y_true)")
     made = []
     for i in range(students):
         text, bug = book, ""
@@ -92,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--students", type=int, default=GOAL_STUDENTS)
     parser.add_argument("--out", default=str(ROOT / "bench" / "grading_results.json"))
+    parser.add_argument("--compare", action="store_true",
+                        help="also check the class with every submission drawing its own "
+                        "cases (NNFS_ORACLE_CASE_BOOK=0)")
     args = parser.parse_args(argv)
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="nnfs-oracle-class-") as tmp:
@@ -101,14 +111,21 @@ def main(argv: list[str] | None = None) -> int:
         rubric = Path(tmp) / "rubric.toml"
         rubric.write_text(rubric_text())
         grades = Path(tmp) / "grades.csv"
-        t0 = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, "-m", "oracle.cli", "check", str(folder), "--rubric", str(rubric),
-             "--format", "csv", "-o", str(grades)],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
-            text=True)
-        wall = time.perf_counter() - t0
-        rows = grades.read_text().splitlines()[1:] if grades.exists() else []
+
+        def grade_class(book: bool) -> tuple[float, subprocess.CompletedProcess[str], str]:
+            t0 = time.perf_counter()
+            proc = subprocess.run(
+                [sys.executable, "-m", "oracle.cli", "check", str(folder), "--rubric",
+                 str(rubric), "--format", "csv", "-o", str(grades)],
+                cwd=ROOT, capture_output=True, text=True,
+                env={**os.environ, "PYTHONPATH": str(ROOT),
+                     "NNFS_ORACLE_CASE_BOOK": "1" if book else "0"})
+            return (time.perf_counter() - t0, proc,
+                    grades.read_text() if grades.exists() else "")
+
+        wall, proc, table = grade_class(True)
+        rows = table.splitlines()[1:]
+        no_book = grade_class(False) if args.compare else None
     full = sum(1 for r in rows if r.split(",")[-2] == r.split(",")[-1])
     start = worker_start()
     per = wall * cores / max(1, args.students)
@@ -119,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": {"class": round(wall, 2), "per_submission": round(per, 3),
                     "worker_start": round(start, 3)},
         "shared_fraction": round(start / per, 3) if per else None,
+        "without_case_book": None if no_book is None else {
+            "class": round(no_book[0], 2), "same_grades": no_book[2] == table},
         "graded": {"rows": len(rows), "full_marks": full},
         "goals": {f"class of {GOAL_STUDENTS} within {GOAL_SECONDS:g} s (scaled to "
                   f"{args.students})": wall <= GOAL_SECONDS * args.students / GOAL_STUDENTS},

@@ -20,10 +20,13 @@ costs seconds, not minutes).
 
 from __future__ import annotations
 
+import copy
 import os
+import random
 import time
 import traceback
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -140,6 +143,36 @@ def _hyp_settings(n: int) -> hsettings:
     )
 
 
+# --------------------------------------------------------------------------- the case book
+#
+# With one seed, Hypothesis draws the same cases for every class that passes a check: its
+# choices depend only on the seed and on which cases passed.  A class of submissions can
+# therefore draw them once, from the reference (which passes), and replay them to every
+# submission without the engine.  A submission for which every replayed case passes gets
+# the verdict the engine would have given it; at the first case that does not pass, the
+# check runs again with the engine from the start, so a failure is found, shrunk and
+# reported exactly as without the book.
+
+#: (component, check, examples, seed) -> the cases the engine drew, in order.
+CaseBook = dict[tuple[str, str, int, int], list[S.Case]]
+_BOOK: CaseBook = {}
+_RECORDING: CaseBook | None = None
+
+
+def use_case_book(book: CaseBook) -> None:
+    """Replay these cases (read from the file :func:`record_case_book` wrote)."""
+    _BOOK.clear()
+    _BOOK.update(book)
+
+
+def record_case_book() -> CaseBook:
+    """Start recording the cases the engine draws; returns the book being filled (a check's
+    cases are kept only when the check passes)."""
+    global _RECORDING
+    _RECORDING = {}
+    return _RECORDING
+
+
 def run_check(
     spec: S.Spec, name: str, cls: type, *, namespace: dict[str, Any], settings: Settings,
     patched: bool | None = None, peers: dict[str, type] | None = None,
@@ -189,8 +222,22 @@ def run_check(
             raise
 
     n = max(1, round(settings.examples * plan.examples))
-    test = given(plan.strategy(spec)())(body)
+    key = (spec.name, name, n, settings.seed)
+    drawn: list[S.Case] = []
+
+    def recorded(case: S.Case) -> None:
+        drawn.append(copy.deepcopy(case))
+        body(case)
+
+    recording = _RECORDING is not None and spec.plan is None
+    test = given(plan.strategy(spec)())(recorded if recording else body)
     test = seed(settings.seed)(_hyp_settings(n)(test))
+    if key in _BOOK and spec.plan is None:
+        if _replays_clean(body, spec, plan, _BOOK[key], ctx):
+            return CheckResult(name, "note", "; ".join(ctx.notes)) if ctx.notes else \
+                CheckResult(name, "pass")
+        smallest.clear()  # from the start, with the engine, as if there were no book
+        state.update(first_fail=None, calls_after=0, applicable=False)
     ctx.notes.clear()
     try:
         # The typical case first (an explicit @example would stop Hypothesis from
@@ -215,6 +262,8 @@ def run_check(
         what = f"called sys.exit({e.code!r})" if isinstance(e, SystemExit) else "was interrupted"
         return CheckResult(name, "error", f"the component {what} during the check{_where(e)}")
     if "exc" not in smallest:
+        if recording and _RECORDING is not None:
+            _RECORDING[key] = drawn
         if ctx.notes:
             return CheckResult(name, "note", "; ".join(ctx.notes))
         return CheckResult(name, "pass")
@@ -244,6 +293,32 @@ def run_check(
     if hint:
         details["hint"] = hint
     return CheckResult(name, "fail", _format(message, hint, case, replay), details)
+
+
+def _replays_clean(body: Callable[[S.Case], None], spec: S.Spec, plan: P.Property,
+                   cases: list[S.Case], ctx: P.Context) -> bool:
+    """Run the typical case and the book's cases through ``body``; True when every one
+    passes (the verdict is then the engine's), False at the first that does not.
+
+    Each case runs as the engine runs it: Python's and NumPy's global generators seeded as
+    Hypothesis seeds them for a test case, and restored after.  When a case does not pass,
+    the generators are put back as they were before the replay, so that the engine's run
+    that follows starts from where it would have without the book."""
+    from hypothesis.internal.entropy import deterministic_PRNG
+
+    ctx.notes.clear()
+    saved = (random.getstate(), np.random.get_state())
+    try:
+        body(S.typical(spec, plan.variant))
+        for case in cases:
+            with deterministic_PRNG():
+                body(copy.deepcopy(case))  # a class that writes into its inputs spoils none
+    except (Exception, SystemExit, KeyboardInterrupt):
+        ctx.notes.clear()
+        random.setstate(saved[0])
+        np.random.set_state(saved[1])
+        return False
+    return True
 
 
 def _raised_in_our_code(exc: BaseException) -> bool:

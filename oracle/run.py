@@ -26,6 +26,7 @@ import json
 import os
 import re
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
@@ -129,11 +130,15 @@ class _Child:
         components: list[str],
         cancel: threading.Event | None = None,
         customs: bool = False,
+        book: CaseBookFile | None = None,
+        record: str | None = None,
     ) -> None:
         self.target = target
         self.settings = settings
         self.components = components
         self.customs = customs
+        self.book = book  # replay these cases (a class's, drawn once)
+        self.record = record  # write the cases drawn here to this file
         self.cancel = cancel
         self.tail = bytearray()
         self.peak_kb = 0
@@ -168,6 +173,8 @@ class _Child:
             "settings": self.settings.to_dict(),
             "components": self.components,
             "customs": self.customs,
+            "case_book": self.book.path if self.book is not None else None,
+            "record": self.record,
         }
         fd, jobfile = tempfile.mkstemp(prefix="nnfs-oracle-job-", suffix=".json")
         ev_r, ev_w = os.pipe()
@@ -177,7 +184,8 @@ class _Child:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 json.dump(job, f)
             proc = subprocess.Popen(
-                [sys.executable, "-m", "oracle.worker", jobfile, str(ev_w)],
+                [sys.executable, "-m", "oracle.worker", jobfile, str(ev_w),
+                 *([self.book.sha256] if self.book is not None else [])],
                 stdin=subprocess.DEVNULL,
                 stdout=out_w,
                 stderr=out_w,
@@ -469,12 +477,52 @@ def _lanes(wanted: list[str], lanes: int) -> list[list[str]]:
     return [g for g in groups if g]
 
 
+@dataclass(frozen=True)
+class CaseBookFile:
+    """The cases a class's checks draw, drawn once from the reference (see
+    :mod:`oracle.checks`), and the hash a worker verifies before it replays them."""
+
+    path: str
+    sha256: str
+
+
+#: Targets from which a class draws its cases once rather than once per submission.
+CASE_BOOK_MIN_TARGETS = 3
+#: Set to 0 to draw every submission's cases anew (the verdicts are the same; slower).
+CASE_BOOK_ENV = "NNFS_ORACLE_CASE_BOOK"
+
+
+def draw_case_book(settings: Settings, folder: str) -> CaseBookFile | None:
+    """Check the reference itself, recording the cases drawn, into ``folder``; None when
+    that did not work (every submission then draws its own, as for a single target)."""
+    import hashlib
+
+    from oracle.adapt import COMPONENTS
+
+    book = [c for c in (settings.components or COMPONENTS) if c in COMPONENTS]
+    if not book:
+        return None
+    path = os.path.join(folder, "case-book.pickle")
+    ref = Settings.from_dict({**settings.to_dict(), "components": book, "named": False,
+                              "mapping": {}, "custom": False, "import_mode": False,
+                              "timeout": max(settings.timeout, 120.0)})
+    out = _Child(os.path.join(_ORACLE_ROOT, "reference"), ref, book, record=path).run()
+    if not out.done:
+        return None
+    try:
+        with open(path, "rb") as f:
+            return CaseBookFile(path, hashlib.sha256(f.read()).hexdigest())
+    except OSError:
+        return None
+
+
 def run_target(
     target: str,
     settings: Settings,
     *,
     cancel: threading.Event | None = None,
     lanes: int | None = None,
+    book: CaseBookFile | None = None,
 ) -> TargetReport:
     """Check one target (file, notebook, directory or module name) in worker processes.
 
@@ -489,7 +537,8 @@ def run_target(
         lanes = min(2, os.cpu_count() or 1)
     wanted = _components_of(settings) if not _unknown_components(settings) else []
     if lanes <= 1 or len(wanted) < 4:
-        return _run_lane(target, settings, cancel=cancel, customs=_customs(settings))
+        return _run_lane(target, settings, cancel=cancel, customs=_customs(settings),
+                         book=book)
     t0 = time.monotonic()
     groups = _lanes(wanted, lanes)
     with ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="nnfs-lane") as pool:
@@ -497,7 +546,7 @@ def run_target(
         futures = [
             pool.submit(
                 _run_lane, target, Settings.from_dict({**settings.to_dict(), "components": g}),
-                cancel=cancel, customs=_customs(settings) and i == 0,
+                cancel=cancel, customs=_customs(settings) and i == 0, book=book,
             )
             for i, g in enumerate(groups)
         ]
@@ -517,7 +566,7 @@ def run_target(
 
 def _run_lane(
     target: str, settings: Settings, *, cancel: threading.Event | None = None,
-    customs: bool = False,
+    customs: bool = False, book: CaseBookFile | None = None,
 ) -> TargetReport:
     """One worker (restarted after a crash or a timeout) for ``settings.components``, and,
     with ``customs``, the target's custom components (named by the first worker to load
@@ -548,7 +597,7 @@ def _run_lane(
                 for name in pending:
                     results[name] = _error(name, found.get(name), "not checked: interrupted")
                 break
-            child = _Child(target, settings, pending, cancel, customs=customs)
+            child = _Child(target, settings, pending, cancel, customs=customs, book=book)
             out = child.run()
             if out.loaded is not None and not found:
                 found = dict(out.loaded.get("found") or {})
@@ -622,12 +671,17 @@ def run_targets(
     requested = jobs or os.cpu_count() or 1
     jobs = max(1, min(requested, len(targets)))
     cancel = threading.Event()
+    folder = tempfile.mkdtemp(prefix="nnfs-oracle-class-")
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="nnfs-oracle")
     try:
+        # A class draws its cases once (the same seed for every submission).
+        book = draw_case_book(settings, folder) if len(targets) >= CASE_BOOK_MIN_TARGETS \
+            and os.environ.get(CASE_BOOK_ENV, "1") != "0" else None
         # Spare cores (fewer targets than jobs) go to lanes within each target.
         lanes = max(1, requested // len(targets)) if len(targets) < requested else 1
         futures = [
-            pool.submit(run_target, t, settings, cancel=cancel, lanes=lanes) for t in targets
+            pool.submit(run_target, t, settings, cancel=cancel, lanes=lanes, book=book)
+            for t in targets
         ]
         return [f.result() for f in futures]
     except BaseException:  # Ctrl-C: stop every worker now rather than after their targets
@@ -636,6 +690,7 @@ def run_targets(
         raise
     finally:
         pool.shutdown(wait=True)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- in process

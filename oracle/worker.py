@@ -167,6 +167,35 @@ def _apply_limits(memory_mb: int) -> str | None:
     return None
 
 
+def _use_case_book(path: str, sha256: str) -> None:
+    """Replay the class's case book (see :mod:`oracle.checks`) if the file is the one the
+    parent hashed: a file another process changed since is not used (the checks then draw
+    their own cases, as without a book).  Read before the target is loaded."""
+    import hashlib
+    import pickle
+
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return
+    if hashlib.sha256(data).hexdigest() != sha256:
+        return
+    import oracle.checks
+
+    oracle.checks.use_case_book(pickle.loads(data))  # noqa: S301 - our own file, verified
+
+
+def _write_case_book(path: str, book: dict[Any, Any]) -> None:
+    import pickle
+
+    try:
+        with open(path, "wb") as f:
+            pickle.dump(book, f, protocol=pickle.HIGHEST_PROTOCOL)
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        pass  # no book: the class draws its cases per submission
+
+
 def _exit(code: int) -> NoReturn:
     """Leave without running the target's atexit handlers or waiting for its threads."""
     for stream in (sys.stdout, sys.stderr):
@@ -179,8 +208,8 @@ def _exit(code: int) -> NoReturn:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2 or not args[1].isdigit():
-        print("usage: python -m oracle.worker JOBFILE FD", file=sys.stderr)
+    if len(args) not in (2, 3) or not args[1].isdigit():
+        print("usage: python -m oracle.worker JOBFILE FD [CASE_BOOK_SHA256]", file=sys.stderr)
         return 2
     events = _Events(int(args[1]))
     try:
@@ -212,6 +241,13 @@ def main(argv: list[str] | None = None) -> int:
                     message=f"the checker failed to start: {type(exc).__name__}: {exc}")
         traceback.print_exc()
         _exit(3)
+    if job.get("case_book") and len(args) == 3:
+        _use_case_book(str(job["case_book"]), args[2])
+    recording = None
+    if job.get("record"):
+        import oracle.checks
+
+        recording = oracle.checks.record_case_book()
     builtins.input = _no_input
     _watch_parent(os.getppid())
     limit_note = _apply_limits(settings.memory_mb)
@@ -286,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
                 name, cls_name, f"the result could not be sent: {exc}"
             ).to_dict()
         events.emit(event="result", component=name, result=payload)
+    if recording is not None:
+        _write_case_book(str(job["record"]), recording)
     events.emit(event="done")
     _exit(0)
 

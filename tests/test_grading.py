@@ -351,3 +351,78 @@ def test_grade_and_feedback_from_python_on_a_hand_built_report() -> None:
         "points": 1, "visibility": "hidden"}}})
     assert "0 / 1 points" in text and "the mask is taken from dvalues" in text
     assert "x=1" not in text  # a hidden test's input stays hidden
+
+
+# ---------------------------------------------------------------------------------------------
+# the case book: a class draws its cases once
+
+
+def test_the_class_graded_with_and_without_the_case_book_is_the_same(
+        classroom: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NNFS_ORACLE_CASE_BOOK", "0")
+    out = tmp_path / "no-book.json"
+    main(["check", str(classroom["folder"]), "--rubric", str(classroom["rubric"]),
+          "--format", "json", "-o", str(out), *FAST])
+
+    def verdicts(docs: list[dict[str, Any]]) -> dict[str, Any]:
+        return {d["submission"]: (d["error"], d["grade"]["score"], [
+            (c["name"], c["status"], [(k["name"], k["status"], k["message"])
+                                      for k in c["checks"]]) for c in d["components"]])
+                for d in docs}
+
+    with_book = verdicts(classroom["documents"])
+    without = verdicts(json.loads(out.read_text()))
+    for name in EXPECTED:
+        if name == "dave.py":  # timed out: its message says after how long
+            assert without[name][1] == with_book[name][1] == 0
+            continue
+        assert without[name] == with_book[name], name
+
+
+@pytest.mark.parametrize("module", ["b10_dropout_no_rescale", "b14_relu_mask_on_dvalues",
+                                    "b55_sgd_momentum_not_stored"])
+def test_a_replayed_check_gives_the_engines_verdict(module: str) -> None:
+    import pickle
+
+    from oracle import checks
+    from oracle.load import load_target
+    from oracle.run import run_namespace
+    from oracle.settings import Settings
+
+    settings = Settings(max_examples=6)
+    book = checks.record_case_book()
+    try:
+        run_namespace(load_target(str(ROOT / "reference")).namespace, "reference", settings)
+    finally:
+        checks._RECORDING = None
+    assert book and all(book.values())
+    target = str(ROOT / "tests" / "corpus" / "buggy" / f"{module}.py")
+
+    def verdicts() -> list[Any]:
+        report = run_namespace(load_target(target).namespace, module, settings)
+        return [(c.name, c.status, [(k.name, k.status, k.message) for k in c.checks])
+                for c in report.components]
+
+    checks.use_case_book({})
+    engine = verdicts()
+    checks.use_case_book(pickle.loads(pickle.dumps(book)))
+    try:
+        replayed = verdicts()
+    finally:
+        checks.use_case_book({})
+    assert replayed == engine
+    assert any(status == "fail" for _, status, _ in engine)  # the bug is found either way
+
+
+def test_a_changed_case_book_file_is_not_used(tmp_path: Path) -> None:
+    import hashlib
+    import pickle
+
+    from oracle import checks, worker
+
+    path = tmp_path / "book.pickle"
+    path.write_bytes(pickle.dumps({("Layer_Dense", "forward", 1, 0): []}))
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    path.write_bytes(pickle.dumps({("Layer_Dense", "forward", 1, 0): ["forged"]}))
+    worker._use_case_book(str(path), digest)
+    assert checks._BOOK == {}  # another process changed it: the checks draw their own
