@@ -28,6 +28,7 @@ from oracle.binding import (
     name_methods,
     normalise,
     plan_for,
+    reads_of_self,
     update_by_signature,
 )
 from oracle.spec import SPECS
@@ -90,6 +91,13 @@ def discover(namespace: dict[str, Any], mapping: dict[str, str] | None = None) -
                 out[book] = Found(obj, theirs, [f"mapped from {theirs} (--map)"])
             continue
         if book in classes:
+            if SPECS[book].family == "accuracy_base" and not _has_family_methods(
+                    "accuracy_base", classes[book]):
+                # the chapter-5 accuracy, a class of its own: not the base of chapter 17
+                out[book] = Found(None, None, [
+                    f"{book} is not the chapter-17 base: its calculate() does not use "
+                    "compare(); not checked"])
+                continue
             out[book] = Found(classes[book], book, [])
             continue
         hits = sorted(
@@ -217,7 +225,10 @@ def _has_family_methods(family: str, cls: type) -> bool:
     if family == "optimizer":
         return bool(have & {*UPDATE_NAMES, "step", "update_weights"}) or any(
             "update" in n for n in have)
-    if family in ("loss_base", "accuracy_base"):
+    if family == "accuracy_base":  # the chapter-17 base: calculate() compares via compare()
+        return "calculate" in have and ("compare" in have
+                                        or "compare" in reads_of_self(cls.calculate))
+    if family == "loss_base":
         return "calculate" in have
     if family == "accuracy":
         return bool(have & {"calculate", "compare"})

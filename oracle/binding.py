@@ -531,7 +531,7 @@ def _self_attributes(fn: Any, node_type: type) -> set[str]:
     return out
 
 
-def _reads(fn: Any) -> set[str]:
+def reads_of_self(fn: Any) -> set[str]:
     tree = _source_tree(fn)
     if tree is None:
         return set()
@@ -569,7 +569,7 @@ def _find_accumulator_methods(obj: Any) -> dict[str, str]:
     if "calculate_accumulated" not in out:
         hits = [n for n, s in free.items() if n != out.get("new_pass") and not _required(s)
                 and (any(w in _norm(n) for w in ("accumulated", "cumulat", "epoch"))
-                     or (sums and sums <= _reads(getattr(obj, n))
+                     or (sums and sums <= reads_of_self(getattr(obj, n))
                          and not sums & _self_attributes(getattr(obj, n), ast.Assign)))]
         if len(hits) == 1:
             out["calculate_accumulated"] = hits[0]
