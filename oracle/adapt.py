@@ -226,8 +226,8 @@ def _has_family_methods(family: str, cls: type) -> bool:
         return bool(have & {*UPDATE_NAMES, "step", "update_weights"}) or any(
             "update" in n for n in have)
     if family == "accuracy_base":  # the chapter-17 base: calculate() compares via compare()
-        return "calculate" in have and ("compare" in have
-                                        or "compare" in reads_of_self(cls.calculate))
+        calculate = getattr(cls, "calculate", None)
+        return "calculate" in have and ("compare" in have or "compare" in reads_of_self(calculate))
     if family == "loss_base":
         return "calculate" in have
     if family == "accuracy":

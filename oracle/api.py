@@ -33,6 +33,7 @@ __all__ = [
     "assert_certified",
     "certify",
     "check",
+    "check_class",
     "feedback",
     "grade",
     "make_settings",
@@ -549,3 +550,49 @@ def feedback(report: TargetReport, rubric: Any = None) -> str:
     from oracle.gradebook import render_feedback
 
     return render_feedback(report, None if rubric is None else grade(report, rubric))
+
+
+def run_class(targets: Iterable[str], settings: Settings, *, shard: tuple[int, int] | None = None,
+              jobs: int | None = None) -> tuple[list[TargetReport], list[str]]:
+    """Expand ``targets`` (a folder of submissions is one target per submission, as
+    ``settings.reading`` says), keep shard ``(I, N)`` of them, check them in parallel; the
+    reports in order, each with its submission's name and place, and what was decided about
+    each folder."""
+    from oracle.load import TargetLoadError
+    from oracle.run import run_target, run_targets
+    from oracle.targets import expand
+    from oracle.targets import shard as part_of
+
+    expansion = expand(targets, settings.reading)
+    subs = expansion.submissions if shard is None else part_of(expansion.submissions, *shard)
+    paths = [sb.path for sb in subs if sb.path not in expansion.errors]
+    try:
+        done = run_targets(paths, settings, jobs=jobs) if len(paths) > 1 else [
+            run_target(p, settings) for p in paths]
+    except TargetLoadError:  # one bad target must not hide the others
+        done = [run_settings(p, settings) for p in paths]
+    ran = iter(done)
+    reports = []
+    for sb in subs:
+        r = TargetReport(sb.path, error=expansion.errors[sb.path]) \
+            if sb.path in expansion.errors else next(ran)
+        if sb.folder is not None or shard is not None or len(subs) > 1:
+            r.submission, r.position, r.total = sb.name, sb.position, sb.total
+        reports.append(r)
+    return reports, list(expansion.notes)
+
+
+def check_class(targets: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *,
+                reading: str = "auto", jobs: int | None = None,
+                **kwargs: Any) -> list[TargetReport]:
+    """Check a class: a folder of submissions (one target per file, subfolder or notebook:
+    see :mod:`oracle.targets`), or a list of targets; one report per submission, in order,
+    each with ``.submission``.  ``reading``: ``"auto"``, ``"each"`` or ``"one"``; the other
+    keywords are :func:`check`'s.  Grade them with :func:`grade`."""
+    if isinstance(targets, (str, os.PathLike)):
+        targets = [targets]
+    settings = make_settings(reading=reading, **kwargs)
+    reports, _ = run_class([os.fspath(t) for t in targets], settings, jobs=jobs)
+    for r in reports:
+        r.notes.extend(apply_expected_failures(r, settings.expected_failures))
+    return reports

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from oracle import __version__
 from oracle import report as rep
 from oracle.results import TargetReport
-from oracle.settings import PROFILE_EXAMPLES, Settings
+from oracle.settings import PROFILE_EXAMPLES
 
 if TYPE_CHECKING:
     from oracle.rubric import Grade, Rubric
@@ -250,27 +250,6 @@ def _stdout_to_stderr() -> Iterator[None]:
             os.close(saved)
 
 
-def _run(targets: list[str], settings: Settings, jobs: int | None) -> list[TargetReport]:
-    from oracle import run
-    from oracle.load import TargetLoadError
-
-    if len(targets) == 1:
-        try:
-            return [run.run_target(targets[0], settings)]
-        except TargetLoadError as exc:
-            return [TargetReport(targets[0], error=str(exc))]
-    try:
-        return list(run.run_targets(targets, settings, jobs=jobs))
-    except TargetLoadError:  # one bad target must not hide the others: run them one by one
-        reports = []
-        for t in targets:
-            try:
-                reports.append(run.run_target(t, settings))
-            except TargetLoadError as exc:
-                reports.append(TargetReport(t, error=str(exc)))
-        return reports
-
-
 def _read_rubric(path: str | None) -> Rubric | None:
     from oracle.rubric import read_rubric
 
@@ -279,7 +258,7 @@ def _read_rubric(path: str | None) -> Rubric | None:
 
 def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from oracle.api import make_settings, read_layer_configs
-    from oracle.targets import expand, parse_shard, shard
+    from oracle.targets import parse_shard
 
     fmt = args.format or ("json" if args.json else "text")
     if args.json and fmt != "json":
@@ -305,33 +284,24 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     if rubric is not None and settings.components is None:
         settings.components = rubric.names  # the assignment: only its components
 
-    expansion = expand(args.targets, settings.reading)
-    subs = expansion.submissions
-    if part is not None:
-        subs = shard(subs, *part)
-    quiet = fmt != "text" and args.output is None
-    for note in expansion.notes:
-        print(note, file=sys.stderr if quiet or fmt != "text" else sys.stdout)
-    if part is not None:
-        print(f"shard {part[0]}/{part[1]}: {len(subs)} of {len(expansion.submissions)} "
-              "submissions", file=sys.stderr)
-    if not subs:
-        print(f"{PROG}: shard {args.shard} has no submissions", file=sys.stderr)
-    targets = [sb.path for sb in subs if sb.path not in expansion.errors]
-    if fmt == "text" and len(targets) > 1 and rep.use_color(sys.stderr):
-        print(f"checking {len(targets)} targets...", file=sys.stderr, flush=True)
+    from oracle.api import run_class
+    from oracle.targets import expand
+
+    count = len(expand(args.targets, settings.reading).submissions) if part else 0
+    if fmt == "text" and rep.use_color(sys.stderr):
+        print(f"checking {' '.join(args.targets)}...", file=sys.stderr, flush=True)
     if fmt != "text":
         with _stdout_to_stderr():
-            ran = iter(_run(targets, settings, args.jobs) if targets else [])
+            reports, notes = run_class(args.targets, settings, shard=part, jobs=args.jobs)
     else:
-        ran = iter(_run(targets, settings, args.jobs) if targets else [])
-    reports = []
-    for sb in subs:
-        r = TargetReport(sb.path, error=expansion.errors[sb.path]) \
-            if sb.path in expansion.errors else next(ran)
-        if sb.folder is not None or part is not None or len(subs) > 1:
-            r.submission, r.position, r.total = sb.name, sb.position, sb.total
-        reports.append(r)
+        reports, notes = run_class(args.targets, settings, shard=part, jobs=args.jobs)
+    for note in notes:
+        print(note, file=sys.stderr if fmt != "text" or args.output else sys.stdout)
+    if part is not None:
+        print(f"shard {part[0]}/{part[1]}: {len(reports)} of {count} submissions",
+              file=sys.stderr)
+        if not reports:
+            print(f"{PROG}: shard {args.shard} has no submissions", file=sys.stderr)
     code = _emit(reports, rubric, fmt, args.output, args.verbose)
     if args.junit_xml:
         names = rubric.names if rubric is not None else None

@@ -426,3 +426,14 @@ def test_a_changed_case_book_file_is_not_used(tmp_path: Path) -> None:
     path.write_bytes(pickle.dumps({("Layer_Dense", "forward", 1, 0): ["forged"]}))
     worker._use_case_book(str(path), digest)
     assert checks._BOOK == {}  # another process changed it: the checks draw their own
+
+
+def test_check_class_from_python(classroom: dict[str, Any]) -> None:
+    import oracle.api
+
+    reports = oracle.api.check_class(classroom["folder"], components=["Activation_ReLU"],
+                                     max_examples=3, timeout=8)
+    by = {r.submission: r for r in reports}
+    assert sorted(by) == sorted(EXPECTED)
+    assert by["heidi.py"].component("Activation_ReLU").status == "fail"
+    assert by["alice.py"].ok and by["erin.py"].exit_code == 2
