@@ -208,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-FORMATS = ("text", "json", "csv", "gradescope", "junit", "feedback")
+FORMATS = ("text", "json", "csv", "gradescope", "classroom", "junit", "feedback")
 
 
 def _output_options(p: argparse.ArgumentParser) -> None:
@@ -220,8 +220,8 @@ def _output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--format", choices=FORMATS, default=None,
         help="what to write: text (default), json (always a list), csv (a row per "
-        "submission), gradescope (results.json), junit (XML) or feedback (a text per "
-        "submission)")
+        "submission), gradescope (results.json), classroom (GitHub Classroom's runner "
+        "JSON), junit (XML) or feedback (a text per submission)")
     p.add_argument(
         "-o", "--output", metavar="PATH", default=None,
         help="write there instead of stdout; for gradescope and feedback with several "
@@ -361,14 +361,16 @@ def _emit(reports: list[TargetReport], rubric: Rubric | None, fmt: str, output: 
         text = gb.render_csv(reports, grades, rubric)
     elif fmt == "junit":
         text = rep.render_junit_xml(reports, assignment=rubric.names if rubric else None)
-    elif fmt in ("gradescope", "feedback"):
-        if fmt == "gradescope" and grades is None:
+    elif fmt in ("gradescope", "classroom", "feedback"):
+        if fmt != "feedback" and grades is None:
             rubric = gb.default_rubric(reports)
             grades = gb.grades_for(reports, rubric)
-        if fmt == "gradescope":
+        if fmt in ("gradescope", "classroom"):
+            render = gb.gradescope_results if fmt == "gradescope" else gb.classroom_results
+
             def one(i: int) -> str:
                 assert grades is not None
-                return json.dumps(gb.gradescope_results(reports[i], grades[i]), indent=2) + "\n"
+                return json.dumps(render(reports[i], grades[i]), indent=2) + "\n"
         else:
             def one(i: int) -> str:
                 return gb.render_feedback(reports[i], grades[i] if grades else None)
@@ -377,11 +379,11 @@ def _emit(reports: list[TargetReport], rubric: Rubric | None, fmt: str, output: 
             code = 0
             names = _unique_names(reports)
             for i, name in enumerate(names):
-                path = (os.path.join(output, name, "results.json") if fmt == "gradescope"
-                        else os.path.join(output, name + ".txt"))
+                path = (os.path.join(output, name + ".txt") if fmt == "feedback"
+                        else os.path.join(output, name, "results.json"))
                 code = max(code, _write(path, one(i), fmt))
             return code
-        if fmt == "gradescope":
+        if fmt != "feedback":
             docs = [json.loads(one(i)) for i in range(len(reports))]
             text = json.dumps(docs[0] if len(docs) == 1 else docs, indent=2) + "\n"
         else:

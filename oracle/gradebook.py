@@ -19,8 +19,9 @@ from oracle.report import report_dict
 from oracle.results import TargetReport
 from oracle.rubric import ComponentRule, Grade, Rubric, TestGrade, grade
 
-__all__ = ["default_rubric", "file_name", "gradescope_results", "grades_for", "merge",
-           "read_documents", "render_csv", "render_document", "render_feedback"]
+__all__ = ["classroom_results", "default_rubric", "file_name", "gradescope_results",
+           "grades_for", "merge", "read_documents", "render_csv", "render_document",
+           "render_feedback"]
 
 #: How a component without a rubric shows in the CSV.
 _CSV_STATUS = {"pass": "pass", "fail": "FAIL", "error": "error", "missing": "-",
@@ -157,6 +158,23 @@ def gradescope_results(report: TargetReport, g: Grade) -> dict[str, Any]:
         "stdout_visibility": "hidden",
         "tests": tests,
     }
+
+
+# --------------------------------------------------------------------------- GitHub Classroom
+
+
+def classroom_results(report: TargetReport, g: Grade) -> dict[str, Any]:
+    """The runner JSON that GitHub Classroom's grading reporter reads (base64 in a step
+    output named ``result``): ``version``, ``status`` (pass, fail, error), ``max_score`` and
+    ``tests`` with ``name``, ``status``, ``score``, ``message``.  A test that is not visible
+    says only which checks failed and their likely causes."""
+    tests = [{"name": t.name, "status": "pass" if t.passed else "fail",
+              "score": round(t.score, 4), "message": _test_output(
+                  t, full=t.visibility == "visible")} for t in g.tests]
+    status = "error" if g.error is not None else (
+        "pass" if all(t.passed for t in g.tests) else "fail")
+    return {"version": 1, "status": status, "max_score": round(g.max_score, 4),
+            "tests": tests}
 
 
 # --------------------------------------------------------------------------- CSV

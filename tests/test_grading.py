@@ -437,3 +437,15 @@ def test_check_class_from_python(classroom: dict[str, Any]) -> None:
     assert sorted(by) == sorted(EXPECTED)
     assert by["heidi.py"].component("Activation_ReLU").status == "fail"
     assert by["alice.py"].ok and by["erin.py"].exit_code == 2
+
+
+def test_github_classroom_runner_json(classroom: dict[str, Any], tmp_path: Path) -> None:
+    out = tmp_path / "classroom"
+    main(["merge", str(classroom["json"]), "--format", "classroom", "-o", str(out)])
+    for name, score in EXPECTED.items():
+        res = json.loads((out / name / "results.json").read_text())
+        assert res["version"] == 1 and res["max_score"] == 24
+        assert res["status"] == ("pass" if score == 24 else "error" if name in (
+            "dave.py", "erin.py") else "fail")
+        assert sum(t["score"] for t in res["tests"]) == pytest.approx(score)
+        assert all({"name", "status", "score", "message"} <= set(t) for t in res["tests"])
