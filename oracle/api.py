@@ -578,6 +578,8 @@ def run_class(targets: Iterable[str], settings: Settings, *, shard: tuple[int, i
             if sb.path in expansion.errors else next(ran)
         if sb.folder is not None or shard is not None or len(subs) > 1:
             r.submission, r.position, r.total = sb.name, sb.position, sb.total
+        if sb.folder is not None:
+            r.notes.insert(0, f"submission {sb.name} of {sb.folder}, checked on its own")
         reports.append(r)
     return reports, list(expansion.notes)
 

@@ -25,7 +25,7 @@ from oracle.targets import expand, shard
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures" / "load"
-FAST = ["--max-examples", "5", "--timeout", "8"]
+FAST = ["--max-examples", "5", "--timeout", "6"]
 
 RUBRIC = """\
 split = "groups"
@@ -432,7 +432,7 @@ def test_check_class_from_python(classroom: dict[str, Any]) -> None:
     import oracle.api
 
     reports = oracle.api.check_class(classroom["folder"], components=["Activation_ReLU"],
-                                     max_examples=3, timeout=8)
+                                     max_examples=3, timeout=6)
     by = {r.submission: r for r in reports}
     assert sorted(by) == sorted(EXPECTED)
     assert by["heidi.py"].component("Activation_ReLU").status == "fail"
