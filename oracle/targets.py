@@ -142,6 +142,10 @@ def _read_folder(folder: str, reading: str) -> tuple[list[_Unit] | None, str]:
     shown = folder.rstrip("/\\") + os.sep
     stems = {u.stem for u in units}
     imported = {s for u in units for s in u.imports & stems}
+    notebooks = [u for u in units if u.path.endswith(".ipynb")]
+    if len(notebooks) > 1 and len(notebooks) == len(units) and reading != "one":
+        return units, (f"{shown}: {len(units)} notebooks, each checked on its own (notebooks "
+                       "are never merged into one target)")
     if reading == "one" or len(units) < 2:
         return None, ""
     if reading == "each":
@@ -178,6 +182,21 @@ def _read_folder(folder: str, reading: str) -> tuple[list[_Unit] | None, str]:
     return subs, said + " (--one reads it as one target)"
 
 
+def _lone_notebook(path: str) -> str | None:
+    """The notebook of a folder whose only source is one notebook (a Gradescope submission
+    folder, a student's subfolder): that notebook is the target, since a folder is loaded
+    from its ``.py`` files."""
+    if not os.path.isdir(path):
+        return None
+    sources = [os.path.join(d, f) for d, dirs, files in os.walk(path)
+               if not any(p.startswith((".", "_")) for p in os.path.relpath(d, path).split(os.sep)
+                          if p != ".")
+               for f in files if f.endswith((".py", ".ipynb"))]
+    if len(sources) == 1 and sources[0].endswith(".ipynb"):
+        return sources[0]
+    return None
+
+
 def expand(targets: Iterable[str], reading: str = "auto") -> Expansion:
     """The submissions the command line's ``targets`` name, in order.
 
@@ -201,10 +220,12 @@ def expand(targets: Iterable[str], reading: str = "auto") -> Expansion:
             found.append((target, os.path.basename(target.rstrip("/\\")) or target, None))
             continue
         if units is None:
-            found.append((target, os.path.basename(target.rstrip("/\\")) or target, None))
+            found.append((_lone_notebook(path) or target,
+                          os.path.basename(target.rstrip("/\\")) or target, None))
             continue
         out.notes.append(said)
-        found += [(u.path, os.path.basename(u.path), target) for u in units]
+        found += [(_lone_notebook(u.path) or u.path, os.path.basename(u.path), target)
+                  for u in units]
     total = len(found)
     out.submissions = [Submission(p, n, f, i, total) for i, (p, n, f) in enumerate(found)]
     return out

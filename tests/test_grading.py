@@ -449,3 +449,15 @@ def test_github_classroom_runner_json(classroom: dict[str, Any], tmp_path: Path)
             "dave.py", "erin.py") else "fail")
         assert sum(t["score"] for t in res["tests"]) == pytest.approx(score)
         assert all({"name", "status", "score", "message"} <= set(t) for t in res["tests"])
+
+
+def test_a_folder_whose_only_source_is_a_notebook_is_that_notebook(tmp_path: Path) -> None:
+    # Gradescope's /autograder/submission with one notebook; students' subfolders of notebooks
+    notebook = ROOT / "tests" / "corpus" / "correct" / "c12_seed_notebook.ipynb"
+    for sub, name in (("one", "hw.ipynb"), ("class/a", "hw.ipynb"), ("class/b", "mine.ipynb")):
+        (tmp_path / sub).mkdir(parents=True)
+        shutil.copy(notebook, tmp_path / sub / name)
+    assert [s.path for s in expand([str(tmp_path / "one")]).submissions] == [
+        str(tmp_path / "one" / "hw.ipynb")]
+    subs = expand([str(tmp_path / "class")]).submissions
+    assert [(s.name, Path(s.path).name) for s in subs] == [("a", "hw.ipynb"), ("b", "mine.ipynb")]
