@@ -84,8 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="check one or more targets",
         description=(
             "Check the book's classes found in each TARGET: a .py script, a .ipynb notebook, "
-            "a package directory or an importable module name. By default only the class and "
-            "function definitions are loaded (top-level code such as training does not run)."
+            "a folder, a package directory or an importable module name. A folder of "
+            "submissions (files that define the same classes and do not import each other) "
+            "is one target per file or subfolder; a folder of files that make one project is "
+            "one target. By default only the class and function definitions are loaded "
+            "(top-level code such as training does not run)."
         ),
     )
     chk.add_argument(
@@ -215,8 +218,8 @@ def _output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--rubric", metavar="FILE", default=None,
         help="grade with this rubric (TOML, or a pyproject.toml with [tool.nnfs-oracle."
-        "rubric]): points per component, split per group of checks, visibility; only its "
-        "components are checked")
+        "rubric]): points per component, split per group of checks, visibility; its "
+        "components are the assignment")
     p.add_argument(
         "--format", choices=FORMATS, default=None,
         help="what to write: text (default), json (always a list), csv (a row per "
