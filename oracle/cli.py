@@ -346,9 +346,14 @@ def _write(path: str, text: str, what: str) -> int:
 
 
 def _per_submission(reports: list[TargetReport], output: str | None) -> bool:
-    """Whether ``output`` is a folder of one file per submission."""
-    return output is not None and (len(reports) > 1 or os.path.isdir(output)
-                                   or output.endswith(("/", os.sep)))
+    """Whether ``output`` is a folder of one file per submission: an existing folder, a path
+    ending in a separator, or, for several submissions, a path without an extension (a path
+    such as ``all.json`` gets them all in one file)."""
+    if output is None:
+        return False
+    if os.path.isdir(output) or output.endswith(("/", os.sep)):
+        return True
+    return len(reports) > 1 and not os.path.splitext(output)[1]
 
 
 def _emit(reports: list[TargetReport], rubric: Rubric | None, fmt: str, output: str | None,
