@@ -200,6 +200,9 @@ def test_gradescope_results_json(classroom: dict[str, Any], tmp_path: Path) -> N
     assert hidden["visibility"] == "hidden" and hidden["status"] == "failed"
     erin = json.loads((out / "erin.py" / "results.json").read_text())
     assert "syntax error" in erin["output"]  # the student learns why everything is 0
+    together = tmp_path / "all.json"  # a file name: every submission's results in one list
+    main(["merge", str(classroom["json"]), "--format", "gradescope", "-o", str(together)])
+    assert [r["score"] for r in json.loads(together.read_text())] == list(EXPECTED.values())
 
 
 def test_feedback_says_what_failed_without_a_hidden_tests_inputs(
