@@ -144,15 +144,16 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def names_that_name_nothing(namespace: dict[str, Any], mapping: dict[str, str],
-                            named: Iterable[str] = (), custom: Iterable[str] = ()) -> str | None:
+def names_that_name_nothing(namespace: dict[str, Any], found: dict[str, Found],
+                            mapping: dict[str, str], named: Iterable[str] = (),
+                            custom: Iterable[str] = ()) -> str | None:
     """Why the user's names do not fit the target, or None: a ``--map Book=Theirs`` whose
     class is not in it, and a component asked for by name (``named``) that is neither found
     among the book's classes nor one of its ``custom`` classes; each with the closest of its
-    classes.  Such a run would otherwise drop the component and could pass."""
+    classes.  ``found``: what :func:`discover` found with ``mapping``.  Such a run would
+    otherwise drop the component and could pass."""
     classes = sorted(k for k, v in namespace.items() if isinstance(v, type)
                      and not k.startswith("_"))
-    found = discover(namespace, mapping)
     problems = []
     for book, theirs in mapping.items():
         if "." not in book and theirs not in classes:

@@ -22,7 +22,7 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from oracle import __version__
 from oracle import report as rep
@@ -288,9 +288,7 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         settings.components = rubric.names  # the assignment: only its components
 
     from oracle.api import run_class
-    from oracle.targets import expand
 
-    count = len(expand(args.targets, settings.reading).submissions) if part else 0
     if fmt == "text" and rep.use_color(sys.stderr):
         print(f"checking {' '.join(args.targets)}...", file=sys.stderr, flush=True)
     if fmt != "text":
@@ -301,6 +299,7 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     for note in notes:
         print(note, file=sys.stderr if fmt != "text" or args.output else sys.stdout)
     if part is not None:
+        count = reports[0].total if reports else "the"
         print(f"shard {part[0]}/{part[1]}: {len(reports)} of {count} submissions",
               file=sys.stderr)
         if not reports:
@@ -320,7 +319,7 @@ def _cmd_merge(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
     try:
         rubric = _read_rubric(args.rubric)
-        reports, graded_with, _ = read_documents(args.files)
+        reports, graded_with = read_documents(args.files)
     except ValueError as exc:
         print(f"{PROG} merge: {exc}", file=sys.stderr)
         return 2
@@ -373,29 +372,27 @@ def _emit(reports: list[TargetReport], rubric: Rubric | None, fmt: str, output: 
         if fmt != "feedback" and grades is None:
             rubric = gb.default_rubric(reports)
             grades = gb.grades_for(reports, rubric)
-        if fmt in ("gradescope", "classroom"):
-            render = gb.gradescope_results if fmt == "gradescope" else gb.classroom_results
-
-            def one(i: int) -> str:
-                assert grades is not None
-                return json.dumps(render(reports[i], grades[i]), indent=2) + "\n"
+        docs: list[Any] = []
+        if fmt == "feedback":
+            texts = [gb.render_feedback(r, grades[i] if grades else None)
+                     for i, r in enumerate(reports)]
         else:
-            def one(i: int) -> str:
-                return gb.render_feedback(reports[i], grades[i] if grades else None)
+            render = gb.gradescope_results if fmt == "gradescope" else gb.classroom_results
+            assert grades is not None
+            docs = [render(r, g) for r, g in zip(reports, grades, strict=True)]
+            texts = [json.dumps(d, indent=2) + "\n" for d in docs]
         if _per_submission(reports, output):
             assert output is not None
             code = 0
-            names = _unique_names(reports)
-            for i, name in enumerate(names):
+            for name, one in zip(gb.file_names(reports), texts, strict=True):
                 path = (os.path.join(output, name + ".txt") if fmt == "feedback"
                         else os.path.join(output, name, "results.json"))
-                code = max(code, _write(path, one(i), fmt))
+                code = max(code, _write(path, one, fmt))
             return code
-        if fmt != "feedback":
-            docs = [json.loads(one(i)) for i in range(len(reports))]
-            text = json.dumps(docs[0] if len(docs) == 1 else docs, indent=2) + "\n"
+        if fmt == "feedback":
+            text = "\n".join(texts)
         else:
-            text = "\n".join(one(i) for i in range(len(reports)))
+            text = json.dumps(docs[0] if len(docs) == 1 else docs, indent=2) + "\n"
     else:
         text = _render_text(reports, grades, verbose, output is None)
     if output is not None:
@@ -403,19 +400,6 @@ def _emit(reports: list[TargetReport], rubric: Rubric | None, fmt: str, output: 
     sys.stdout.write(text)
     sys.stdout.flush()
     return 0
-
-
-def _unique_names(reports: list[TargetReport]) -> list[str]:
-    from oracle.gradebook import file_name
-
-    names: list[str] = []
-    for r in reports:
-        name = base = file_name(r)
-        n = 2
-        while name in names:
-            name, n = f"{base}-{n}", n + 1
-        names.append(name)
-    return names
 
 
 def _render_text(reports: list[TargetReport], grades: list[Grade] | None, verbose: bool,

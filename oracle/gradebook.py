@@ -19,7 +19,7 @@ from oracle.report import report_dict
 from oracle.results import TargetReport
 from oracle.rubric import ComponentRule, Grade, Rubric, TestGrade, grade
 
-__all__ = ["classroom_results", "default_rubric", "file_name", "gradescope_results",
+__all__ = ["classroom_results", "default_rubric", "file_name", "file_names", "gradescope_results",
            "grades_for", "merge", "read_documents", "render_csv", "render_document",
            "render_feedback"]
 
@@ -51,6 +51,18 @@ def file_name(report: TargetReport) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "submission"
 
 
+def file_names(reports: Sequence[TargetReport]) -> list[str]:
+    """:func:`file_name` of each report, made unique (``alice.py``, ``alice.py-2``)."""
+    names: list[str] = []
+    for r in reports:
+        name = base = file_name(r)
+        n = 2
+        while name in names:
+            name, n = f"{base}-{n}", n + 1
+        names.append(name)
+    return names
+
+
 # --------------------------------------------------------------------------- JSON documents
 
 
@@ -70,10 +82,10 @@ def render_document(reports: Sequence[TargetReport], grades: Sequence[Grade] | N
     return json.dumps(out, indent=indent, allow_nan=False)
 
 
-def read_documents(paths: Sequence[str]) -> tuple[list[TargetReport], Rubric | None, list[str]]:
+def read_documents(paths: Sequence[str]) -> tuple[list[TargetReport], Rubric | None]:
     """The reports in JSON documents written by ``check --format json`` (a list, or one
-    object as older versions wrote for a single target), the rubric they were graded with,
-    and warnings.  Raises ``ValueError`` for a file that is not such a document."""
+    object as older versions wrote for a single target) and the rubric they were graded
+    with.  Raises ``ValueError`` for a file that is not such a document."""
     reports: list[TargetReport] = []
     rubric: Rubric | None = None
     for path in paths:
@@ -98,7 +110,7 @@ def read_documents(paths: Sequence[str]) -> tuple[list[TargetReport], Rubric | N
                     raise ValueError(f"{path} was graded with another rubric than the files "
                                      "before it; give --rubric to grade them all alike")
                 rubric = r
-    return reports, rubric, []
+    return reports, rubric
 
 
 def merge(reports: Sequence[TargetReport]) -> tuple[list[TargetReport], list[str]]:

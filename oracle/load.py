@@ -60,7 +60,8 @@ from typing import Any
 
 from oracle import frames
 
-__all__ = ["LoadedTarget", "TargetLoadError", "load_target", "location", "source_text"]
+__all__ = ["LoadedTarget", "TargetLoadError", "load_target", "location", "natural_key",
+           "source_text"]
 
 _PRIVATE_PREFIX = "_nnfs_oracle_target"
 _counter = itertools.count(1)
@@ -1263,7 +1264,7 @@ def _import_package_modules(name: str, pkg_dir: str, state: _State) -> list[type
         prefix = name if rel == "." else name + "." + rel.replace(os.sep, ".")
         if rel != "." and os.path.isfile(os.path.join(dirpath, "__init__.py")):
             modules.append(_import(prefix, state))
-        for fname in sorted(filenames, key=_natural_key):
+        for fname in sorted(filenames, key=natural_key):
             stem, ext = os.path.splitext(fname)
             if ext != ".py" or stem in ("__init__", "__main__") or not stem.isidentifier():
                 continue
@@ -1327,7 +1328,8 @@ def _import(name: str, state: _State) -> types.ModuleType:
         raise _runtime_error(exc, f"importing {name}", state.roots) from None
 
 
-def _natural_key(name: str) -> list[Any]:
+def natural_key(name: str) -> list[Any]:
+    """A sort key that puts ``s2`` before ``s10``."""
     return [int(p) if p.isdigit() else p.lower() for p in re.split(r"(\d+)", name)]
 
 
@@ -1452,11 +1454,11 @@ def _load_directory(directory: str, state: _State) -> tuple[dict, str]:
     directory = os.path.abspath(directory)
     files = sorted(
         (f for f in os.listdir(directory) if f.endswith(".py") and not f.startswith(".")),
-        key=_natural_key,
+        key=natural_key,
     )
     folders = sorted((d for d in os.listdir(directory)
                       if os.path.isdir(os.path.join(directory, d))
-                      and _source_folder(os.path.join(directory, d))), key=_natural_key)
+                      and _source_folder(os.path.join(directory, d))), key=natural_key)
     if not files and not folders:
         raise TargetLoadError(
             f"{_display(directory)} is a directory with no .py files (and no __init__.py)"

@@ -32,6 +32,7 @@ not be used earns nothing.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import asdict, dataclass, field
@@ -122,6 +123,7 @@ def _known(keys: Any, allowed: tuple[str, ...], where: str) -> None:
                              f"the keys are: {', '.join(allowed)}")
 
 
+@functools.cache  # the registry does not change: once per component
 def _component_groups(name: str) -> tuple[str, ...] | None:
     """The groups a book component's checks fall in (None for a custom component: its
     checks are known once it is probed)."""
@@ -260,14 +262,6 @@ class Grade:
                 "error": self.error,
                 "tests": [{**asdict(t), "name": t.name, "score": _round(t.score),
                            "max_score": _round(t.max_score)} for t in self.tests]}
-
-    @classmethod
-    def from_dict(cls, target: str, d: dict[str, Any]) -> Grade:
-        tests = [TestGrade(t["component"], t.get("group"), float(t["score"]),
-                           float(t["max_score"]), t.get("visibility", "visible"),
-                           list(t.get("failed", [])), t.get("output", ""),
-                           list(t.get("causes", []))) for t in d.get("tests", [])]
-        return cls(target, float(d["score"]), float(d["max_score"]), tests, d.get("error"))
 
     def component_score(self, name: str) -> float:
         return sum(t.score for t in self.tests if t.component == name)

@@ -758,8 +758,8 @@ def run_namespace(namespace: Any, label: str, settings: Settings) -> TargetRepor
         report.notes.append(f"custom components not looked for: {type(exc).__name__}: {exc}")
     from oracle.adapt import names_that_name_nothing
 
-    wrong = names_that_name_nothing(ns, settings.mapping, settings.components or []
-                                    if settings.named else [], custom)
+    named = settings.components or [] if settings.named else []
+    wrong = names_that_name_nothing(ns, found, settings.mapping, named, custom)
     if wrong is not None:
         report.error = wrong
         return report

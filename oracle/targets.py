@@ -27,7 +27,6 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 __all__ = ["READINGS", "Expansion", "Submission", "expand", "parse_shard", "shard"]
 
@@ -69,10 +68,6 @@ class _Unit:
     broken: bool = False  # its source could not be read or parsed
 
 
-def _natural_key(name: str) -> list[Any]:
-    return [int(p) if p.isdigit() else p.lower() for p in re.split(r"(\d+)", name)]
-
-
 def _method_names(node: ast.ClassDef) -> set[str]:
     return {n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
 
@@ -104,10 +99,10 @@ def _scan(text: str, unit: _Unit) -> None:
 
 
 def _units(folder: str) -> list[_Unit]:
-    from oracle.load import TargetLoadError, source_text
+    from oracle.load import TargetLoadError, natural_key, source_text
 
     units: list[_Unit] = []
-    for entry in sorted(os.listdir(folder), key=_natural_key):
+    for entry in sorted(os.listdir(folder), key=natural_key):
         path = os.path.join(folder, entry)
         if entry.startswith((".", "_")) or entry in _SKIP_FILES:
             continue
@@ -188,10 +183,10 @@ def _lone_notebook(path: str) -> str | None:
     from its ``.py`` files."""
     if not os.path.isdir(path):
         return None
-    sources = [os.path.join(d, f) for d, dirs, files in os.walk(path)
-               if not any(p.startswith((".", "_")) for p in os.path.relpath(d, path).split(os.sep)
-                          if p != ".")
-               for f in files if f.endswith((".py", ".ipynb"))]
+    sources = []
+    for d, dirs, files in os.walk(path):
+        dirs[:] = [x for x in dirs if not x.startswith((".", "_"))]  # checkpoints, caches
+        sources += [os.path.join(d, f) for f in files if f.endswith((".py", ".ipynb"))]
     if len(sources) == 1 and sources[0].endswith(".ipynb"):
         return sources[0]
     return None

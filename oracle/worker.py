@@ -288,8 +288,8 @@ def main(argv: list[str] | None = None) -> int:
         notes.append(f"custom components not looked for: {type(exc).__name__}: {exc}")
     from oracle.adapt import names_that_name_nothing
 
-    wrong = names_that_name_nothing(namespace, settings.mapping, settings.components or []
-                                    if settings.named else [], custom)
+    named = settings.components or [] if settings.named else []
+    wrong = names_that_name_nothing(namespace, found, settings.mapping, named, custom)
     if wrong is not None:
         events.emit(event="load_error", message=wrong)
         _exit(0)
